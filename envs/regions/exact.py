@@ -1,0 +1,457 @@
+"""Exact linear regions of ReLU networks (on R^n0 or a box [-R, R]^n0).
+
+Two independent methods, cross-checked in the tests:
+
+* :func:`count_regions_traversal` - breadth-first search over the full-dimensional activation
+  cells (LP with slack in HiGHS), moving across each facet; facet-adjacent cells with equal
+  affine maps are merged with a union-find.  Scales to larger networks.
+* :func:`count_regions_tropical` - Algorithm 4 of Lezeau et al. (2024): intersect the linear
+  regions of ``p`` and ``q`` (of every output), keep the full-dimensional pieces, group them by
+  affine map and glue pieces of a group that share a codimension-1 face; count components.
+
+A linear region is a maximal connected set on which the network is affine; the same affine map
+on two disconnected pieces counts twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.regions.lp import SLACK_TOL, SlackLP, box_constraints, normalise_rows
+from envs.regions.network import ReLUNetwork
+from envs.regions.tropical import TropicalPolynomial, TropicalRational, network_to_tropical
+
+
+
+class UnionFind:
+    """Plain union-find with path halving."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.parent = list(range(size))
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, item: int) -> int:
+        parent = self.parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def labels(self) -> np.ndarray:
+        """Component label 0..k-1 of every item."""
+        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+        _, labels = np.unique(roots, return_inverse=True)
+        return labels.reshape(-1)
+
+
+def _group_equal_maps(maps: list[tuple[np.ndarray, np.ndarray]], scale: float) -> dict[int, list[int]]:
+    """Cluster affine maps that agree up to ``1e-7 * scale`` (greedy, vectorised)."""
+    groups: dict[int, list[int]] = {}
+    if not maps:
+        return groups
+    data = np.array([np.concatenate([np.ravel(lin), np.ravel(off)]) for lin, off in maps])
+    representatives: list[int] = []
+    for index, row in enumerate(data):
+        if representatives:
+            close = np.all(np.abs(data[representatives] - row) <= 1e-7 * scale, axis=1)
+            hits = np.flatnonzero(close)
+            if hits.size:
+                groups[representatives[hits[0]]].append(index)
+                continue
+        representatives.append(index)
+        groups[index] = [index]
+    return groups
+
+
+def _maps_equal(lin_a, off_a, lin_b, off_b, scale: float) -> bool:
+    return bool(
+        np.allclose(lin_a, lin_b, rtol=0, atol=1e-7 * scale)
+        and np.allclose(off_a, off_b, rtol=0, atol=1e-7 * scale)
+    )
+
+
+@dataclass
+class RegionResult:
+    """Result of an exact count."""
+
+    count: int
+    method: str
+    seconds: float
+    num_cells: int
+    num_lps: int
+    box_radius: float | None = None
+    #: traversal only: activation pattern (bytes) -> region label
+    pattern_to_region: dict[bytes, int] = field(default_factory=dict)
+    #: per region label: (linear (nL, n0), offset (nL,)) of the affine map
+    region_maps: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: per cell: an interior point (traversal and Algorithm 4)
+    cell_points: list[np.ndarray] = field(default_factory=list)
+    cell_labels: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "count": self.count,
+            "method": self.method,
+            "seconds": round(self.seconds, 6),
+            "num_cells": self.num_cells,
+            "num_lps": self.num_lps,
+            "box_radius": self.box_radius,
+        }
+
+
+# ---------------------------------------------------------------------------------- traversal
+def _canonical_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Group id per normalised row so that rows on the same hyperplane share an id."""
+    first = np.argmax(np.abs(G) > 1e-12, axis=1)
+    sign = np.sign(G[np.arange(G.shape[0]), first])
+    sign[sign == 0] = 1.0
+    keys = np.round(np.hstack([G * sign[:, None], (h * sign)[:, None]]), 8)
+    _, groups = np.unique(keys, axis=0, return_inverse=True)
+    return groups.reshape(-1)
+
+
+class _Cell:
+    """Constraints of one activation cell (hidden rows + optional box rows)."""
+
+    def __init__(self, network: ReLUNetwork, pattern: np.ndarray, box: tuple[np.ndarray, np.ndarray]):
+        A, c, self.out_linear, self.out_offset = network.pattern_affine_layers(pattern)
+        sigma = np.where(pattern, 1.0, -1.0)
+        G_raw, h_raw = A * sigma[:, None], c * sigma
+        G, h, nonzero = normalise_rows(G_raw, h_raw)
+        if np.any(h_raw[~nonzero] < -1e-9):
+            raise RuntimeError("inconsistent activation pattern (constant neuron of wrong sign)")
+        self.neuron_rows = np.flatnonzero(nonzero)  # neuron index of each hidden LP row
+        box_G, box_h = box
+        self.G = np.vstack([G[nonzero], box_G])
+        self.h = np.concatenate([h[nonzero], box_h])
+        self.num_hidden_rows = self.neuron_rows.size
+        self.groups = _canonical_rows(self.G[: self.num_hidden_rows], self.h[: self.num_hidden_rows])
+        self._lp: SlackLP | None = None
+
+    @property
+    def lp(self) -> SlackLP:
+        if self._lp is None:
+            self._lp = SlackLP(self.G, self.h)
+        return self._lp
+
+
+def _activation_pattern(network: ReLUNetwork, point: np.ndarray) -> np.ndarray:
+    return network.preactivations(point[None, :])[0] > 0
+
+
+def count_regions_traversal(
+    network: ReLUNetwork,
+    box_radius: float | None = None,
+    start_point: np.ndarray | None = None,
+    num_rays: int | None = None,
+    seed: int = 0,
+    max_cells: int | None = None,
+    time_limit: float | None = None,
+) -> RegionResult:
+    """Exact number of linear regions by activation-cell traversal (see module docstring).
+
+    ``max_cells``/``time_limit`` abort with ``RuntimeError`` instead of returning a partial count.
+    """
+    begin = time.perf_counter()
+    dim = network.input_dim
+    rng = np.random.default_rng(seed)
+    box = box_constraints(dim, box_radius)
+    scale = 1.0 + max(float(np.abs(w).max()) for w in network.weights)
+    num_rays = num_rays if num_rays is not None else 16 * dim + 16
+    if start_point is None:
+        start_point = rng.uniform(-1.0, 1.0, size=dim) * (0.5 * box_radius if box_radius else 1.0)
+    start_point = np.asarray(start_point, dtype=float)
+
+    # cell bookkeeping
+    index_of: dict[bytes, int] = {}
+    cells: list[_Cell] = []
+    patterns: list[np.ndarray] = []
+    points: list[np.ndarray] = []
+    edges: list[tuple[int, int]] = []
+    known_facet_neurons: list[set[int]] = []
+    num_lps = 0
+
+    def add_cell(pattern: np.ndarray, point: np.ndarray) -> int:
+        key = np.packbits(pattern).tobytes()
+        if key in index_of:
+            return index_of[key]
+        index_of[key] = len(cells)
+        cells.append(_Cell(network, pattern, box))
+        patterns.append(pattern)
+        points.append(point)
+        known_facet_neurons.append(set())
+        return len(cells) - 1
+
+    start = add_cell(_activation_pattern(network, start_point), start_point)
+    queue = deque([start])
+    while queue:
+        if max_cells is not None and len(cells) > max_cells:
+            raise RuntimeError(f"traversal exceeded max_cells={max_cells}")
+        if time_limit is not None and time.perf_counter() - begin > time_limit:
+            raise RuntimeError(f"traversal exceeded time_limit={time_limit}s")
+        index = queue.popleft()
+        cell = cells[index]
+        slack, interior = cell.lp.max_slack()
+        num_lps += 1
+        if slack <= SLACK_TOL:
+            raise RuntimeError(f"cell {index} is not full-dimensional (slack {slack:.3g})")
+        points[index] = interior
+        n_hidden = cell.num_hidden_rows
+        if n_hidden == 0:
+            continue
+        groups = cell.groups
+        num_groups = int(groups.max()) + 1
+        representative = np.full(num_groups, -1)
+        representative[groups[::-1]] = np.arange(n_hidden)[::-1]
+        facet_points: dict[int, tuple[np.ndarray, float]] = {}
+        # --- vectorised ray shooting from the interior point: first hits are facets
+        directions = rng.standard_normal((num_rays, dim))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        G_rep = np.vstack([cell.G[representative], cell.G[n_hidden:]])
+        h_rep = np.concatenate([cell.h[representative], cell.h[n_hidden:]])
+        values = G_rep @ interior + h_rep  # > 0
+        rates = directions @ G_rep.T  # (rays, rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.where(rates < -1e-12, values[None, :] / -rates, np.inf)
+        order = np.argsort(steps, axis=1)[:, :2]
+        first = steps[np.arange(num_rays), order[:, 0]]
+        second = steps[np.arange(num_rays), order[:, 1]] if steps.shape[1] > 1 else np.full(num_rays, np.inf)
+        with np.errstate(invalid="ignore"):
+            clear = np.isfinite(first) & ~(second - first <= 1e-7 * (1 + first))
+        for ray in np.flatnonzero(clear):
+            row = int(order[ray, 0])
+            if row >= num_groups or row in facet_points:
+                continue
+            hit = interior + first[ray] * directions[ray]
+            margins = G_rep @ hit + h_rep
+            margins[row] = np.inf
+            facet_points[row] = (hit, float(margins.min()))
+        # --- LPs for the remaining hyperplane groups
+        known = known_facet_neurons[index]
+        for group in range(num_groups):
+            if group in facet_points:
+                continue
+            members = np.flatnonzero(groups == group)
+            if len(members) == 1 and int(cell.neuron_rows[members[0]]) in known:
+                continue  # the neighbour already crossed this facet towards us
+            slack, x_facet = cell.lp.facet_slack(int(members[0]), inactive=members[1:])
+            num_lps += 1
+            if slack > SLACK_TOL:
+                facet_points[group] = (x_facet, slack)
+        # --- cross every facet
+        preact_here = network.preactivations(interior[None, :])[0]
+        for group, (x_facet, margin) in facet_points.items():
+            row = representative[group]
+            normal = cell.G[row]
+            old = network.preactivations(x_facet[None, :])[0]
+            free = np.abs(old) <= 1e-9 * scale * (1.0 + np.abs(preact_here))
+            step = 0.5 * min(max(margin, 1e-12), 1.0)
+            new_pattern = None
+            for _ in range(40):
+                probe = x_facet - step * normal
+                candidate = network.preactivations(probe[None, :])[0] > 0
+                if np.array_equal(candidate[~free], patterns[index][~free]):
+                    new_pattern = candidate
+                    break
+                step *= 0.5
+            if new_pattern is None:
+                raise RuntimeError("could not step across a facet (degenerate geometry)")
+            if np.array_equal(new_pattern, patterns[index]):
+                continue  # the hyperplane does not change the pattern (e.g. box-only)
+            before = len(cells)
+            neighbour = add_cell(new_pattern, probe)
+            edges.append((index, neighbour))
+            flipped = np.flatnonzero(new_pattern != patterns[index])
+            if len(flipped) == 1:
+                known_facet_neurons[neighbour].add(int(flipped[0]))
+            if neighbour == before:
+                queue.append(neighbour)
+
+    union_find = UnionFind(len(cells))
+    for a, b in edges:
+        if _maps_equal(cells[a].out_linear, cells[a].out_offset,
+                       cells[b].out_linear, cells[b].out_offset, scale):
+            union_find.union(a, b)
+    labels = union_find.labels()
+    count = int(labels.max()) + 1 if len(labels) else 0
+    region_maps: list = [None] * count
+    for cell_index, label in enumerate(labels):
+        if region_maps[label] is None:
+            region_maps[label] = (cells[cell_index].out_linear, cells[cell_index].out_offset)
+    pattern_to_region = {np.packbits(p).tobytes(): int(l) for p, l in zip(patterns, labels, strict=True)}
+    return RegionResult(
+        count=count,
+        method="traversal",
+        seconds=time.perf_counter() - begin,
+        num_cells=len(cells),
+        num_lps=num_lps,
+        box_radius=box_radius,
+        pattern_to_region=pattern_to_region,
+        region_maps=region_maps,
+        cell_points=points,
+        cell_labels=[int(label) for label in labels],
+    )
+
+
+# ---------------------------------------------------------------------------------- Algorithm 4
+@dataclass
+class _Piece:
+    indices: tuple[int, ...]
+    G: np.ndarray
+    h: np.ndarray
+    point: np.ndarray
+
+
+def _lifted_model(poly: TropicalPolynomial, G: np.ndarray, h: np.ndarray) -> SlackLP:
+    """Model over z = (x, y): rows of the piece (in x) and ``y - e_l x >= c_l`` for all l."""
+    m = poly.num_monomials
+    lifted = np.hstack([-poly.exponents, np.ones((m, 1))])
+    norms = np.linalg.norm(lifted, axis=1)
+    piece_rows = np.hstack([G, np.zeros((G.shape[0], 1))])
+    return SlackLP(np.vstack([lifted / norms[:, None], piece_rows]),
+                   np.concatenate([-poly.coefficients / norms, h]))
+
+
+def _is_multiple(G: np.ndarray, h: np.ndarray, normal: np.ndarray, offset: float) -> np.ndarray:
+    dots = G @ normal
+    return (np.abs(np.abs(dots) - 1.0) < 1e-9) & (np.abs(h - np.sign(dots) * offset) < 1e-8 * (1 + abs(offset)))
+
+
+def count_regions_tropical(
+    network_or_maps: ReLUNetwork | list[TropicalRational],
+    box_radius: float | None = None,
+    time_limit: float | None = None,
+) -> RegionResult:
+    """Exact number of linear regions by Algorithm 4 (see module docstring).
+
+    Accepts a network (its tropical maps are built with intermediate pruning) or a list of
+    tropical rational maps (one per output).
+    """
+    begin = time.perf_counter()
+    if isinstance(network_or_maps, ReLUNetwork):
+        maps = network_to_tropical(network_or_maps, prune_intermediate=True)
+    else:
+        maps = list(network_or_maps)
+        if not maps or not all(isinstance(f, TropicalRational) for f in maps):
+            raise ValueError("expected a ReLUNetwork or a non-empty list of TropicalRational")
+    polys: list[TropicalPolynomial] = []
+    for f in maps:
+        polys.extend([f.numerator.merged().pruned(), f.denominator.merged().pruned()])
+    dim = polys[0].dim
+    box_G, box_h = box_constraints(dim, box_radius)
+    num_lps = 0
+    # --- refine: pieces of the first polynomial, then intersect with the others
+    pieces: list[_Piece] = [_Piece((), box_G, box_h, np.zeros(dim))]
+    for poly in polys:
+        refined: list[_Piece] = []
+        for piece in pieces:
+            if poly.num_monomials == 1:
+                refined.append(_Piece(piece.indices + (0,), piece.G, piece.h, piece.point))
+                continue
+            model = _lifted_model(poly, piece.G, piece.h)
+            for j in range(poly.num_monomials):
+                if time_limit is not None and time.perf_counter() - begin > time_limit:
+                    raise RuntimeError(f"Algorithm 4 exceeded time_limit={time_limit}s")
+                slack, z = model.solve_modified(reversed_rows=[j])
+                num_lps += 1
+                if slack > SLACK_TOL:
+                    G_new, h_new = poly.region_constraints(j)
+                    G_new, h_new, nonzero = normalise_rows(G_new, h_new)
+                    refined.append(
+                        _Piece(piece.indices + (j,), np.vstack([piece.G, G_new[nonzero]]),
+                               np.concatenate([piece.h, h_new[nonzero]]), z[:dim])
+                    )
+        pieces = refined
+    # --- affine map of every piece, groups
+    scale = 1.0 + max(float(np.abs(p.exponents).max()) for p in polys)
+    maps_of_pieces = []
+    for piece in pieces:
+        linear, offset = [], []
+        for k in range(len(maps)):
+            p_poly, q_poly = polys[2 * k], polys[2 * k + 1]
+            i, j = piece.indices[2 * k], piece.indices[2 * k + 1]
+            linear.append(p_poly.exponents[i] - q_poly.exponents[j])
+            offset.append(p_poly.coefficients[i] - q_poly.coefficients[j])
+        maps_of_pieces.append((np.array(linear), np.array(offset)))
+    groups = _group_equal_maps(maps_of_pieces, scale)
+    # --- glue pieces of a group that share a codimension-1 face
+    union_find = UnionFind(len(pieces))
+    for members in groups.values():
+        for position, a in enumerate(members):
+            for b in members[position + 1 :]:
+                if union_find.find(a) == union_find.find(b):
+                    continue
+                if time_limit is not None and time.perf_counter() - begin > time_limit:
+                    raise RuntimeError(f"Algorithm 4 exceeded time_limit={time_limit}s")
+                glued, used_lp = _share_facet(polys, pieces[a], pieces[b])
+                num_lps += used_lp
+                if glued:
+                    union_find.union(a, b)
+    labels = union_find.labels()
+    count = int(labels.max()) + 1 if len(labels) else 0
+    region_maps: list = [None] * count
+    for index, label in enumerate(labels):
+        if region_maps[label] is None:
+            region_maps[label] = maps_of_pieces[index]
+    return RegionResult(
+        count=count,
+        method="tropical",
+        seconds=time.perf_counter() - begin,
+        num_cells=len(pieces),
+        num_lps=num_lps,
+        box_radius=box_radius,
+        region_maps=region_maps,
+        cell_points=[piece.point for piece in pieces],
+        cell_labels=[int(label) for label in labels],
+    )
+
+
+def _share_facet(polys: list[TropicalPolynomial], a: _Piece, b: _Piece) -> tuple[bool, int]:
+    """Whether the closures of two pieces meet in an (n-1)-dimensional set."""
+    hyperplane = None
+    for r, (i, j) in enumerate(zip(a.indices, b.indices, strict=True)):
+        if i == j:
+            continue
+        poly = polys[r]
+        normal = poly.exponents[i] - poly.exponents[j]
+        offset = poly.coefficients[i] - poly.coefficients[j]
+        norm = np.linalg.norm(normal)
+        if norm < 1e-12:
+            return False, 0
+        normal, offset = normal / norm, offset / norm
+        if hyperplane is None:
+            hyperplane = (normal, offset)
+        else:
+            same = _is_multiple(normal[None, :], np.array([offset]), *hyperplane)[0]
+            if not same:
+                return False, 0  # the contact lies in two different hyperplanes: codim >= 2
+    if hyperplane is None:
+        return True, 0
+    normal, offset = hyperplane
+    G = np.vstack([a.G, b.G, normal[None, :]])
+    h = np.concatenate([a.h, b.h, [offset]])
+    inactive = np.flatnonzero(_is_multiple(G[:-1], h[:-1], normal, offset))
+    model = SlackLP(G, h)
+    slack, _ = model.solve_modified(equality_rows=[G.shape[0] - 1], inactive_rows=inactive)
+    return slack > SLACK_TOL, 1
+
+
+def count_regions(network: ReLUNetwork, method: str = "traversal", **kwargs) -> RegionResult:
+    """Dispatch to ``traversal`` or ``exact``/``tropical`` (Algorithm 4)."""
+    if method == "traversal":
+        return count_regions_traversal(network, **kwargs)
+    if method in ("exact", "tropical", "algorithm4"):
+        return count_regions_tropical(network, **kwargs)
+    raise ValueError(f"unknown method {method!r}; use 'traversal' or 'exact'")

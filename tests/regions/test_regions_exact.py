@@ -1,0 +1,123 @@
+"""Exact linear regions: oracles and cross-check of the two methods (priority 2)."""
+
+from math import comb
+
+import numpy as np
+import pytest
+
+from envs.regions.exact import count_regions, count_regions_traversal, count_regions_tropical
+from envs.regions.network import ReLUNetwork, random_network
+from envs.regions.tropical import TropicalPolynomial, TropicalRational
+
+BOTH = [count_regions_traversal, count_regions_tropical]
+
+
+def one_layer_count(n0: int, n1: int) -> int:
+    return sum(comb(n1, j) for j in range(n0 + 1))
+
+
+@pytest.mark.parametrize("method", BOTH)
+@pytest.mark.parametrize("arch,expected", [([2, 6, 1], 22), ([3, 5, 1], 26), ([4, 4, 1], 16)])
+def test_one_hidden_layer_oracle(method, arch, expected):
+    assert one_layer_count(arch[0], arch[1]) == expected
+    for seed in range(3):
+        assert method(random_network(arch, seed)).count == expected
+
+
+@pytest.mark.parametrize("method", BOTH)
+@pytest.mark.parametrize("arch", [[2, 6, 1], [3, 5, 1], [3, 4, 1], [2, 3, 1]])
+def test_zero_bias_oracle(method, arch):
+    n0, n1 = arch[0], arch[1]
+    expected = 2 * sum(comb(n1 - 1, j) for j in range(n0))
+    assert method(random_network(arch, 7, zero_bias=True)).count == expected
+
+
+@pytest.mark.parametrize("method", BOTH)
+@pytest.mark.parametrize("width", [1, 3, 7])
+def test_one_dimensional_oracle(method, width):
+    assert method(random_network([1, width, 1], width)).count == width + 1
+
+
+def test_max_of_two_variables():
+    f = TropicalRational(
+        TropicalPolynomial(np.zeros(2), np.eye(2)), TropicalPolynomial.constant(0.0, 2)
+    )
+    assert count_regions_tropical([f]).count == 2
+    # as a network: y + relu(x - y) = relu(x - y) + relu(y) - relu(-y)
+    net = ReLUNetwork.from_lists(
+        [[[1.0, -1.0], [0.0, 1.0], [0.0, -1.0]], [[1.0, 1.0, -1.0]]], [[0.0, 0.0, 0.0], [0.0]]
+    )
+    assert count_regions_traversal(net).count == 2
+    assert count_regions_tropical(net).count == 2
+
+
+def test_disconnected_zero_map():
+    # max(0, x, 2x - 2) - max(0, 2x - 2) = 0, x, 2 - x, 0: the zero map on two pieces
+    p = TropicalPolynomial(np.array([0.0, 0.0, -2.0]), np.array([[0.0], [1.0], [2.0]]))
+    q = TropicalPolynomial(np.array([0.0, -2.0]), np.array([[0.0], [2.0]]))
+    result = count_regions_tropical([TropicalRational(p, q)])
+    assert result.count == 4
+    net = ReLUNetwork.from_lists([[[1.0], [1.0], [1.0]], [[1.0, -2.0, 1.0]]], [[0.0, -1.0, -2.0], [0.0]])
+    assert count_regions_traversal(net).count == 4
+    assert count_regions_tropical(net).count == 4
+
+
+def test_point_contact_does_not_glue():
+    # |x| + |y| - |x + y|: zero on quadrants I and III (point contact only), and two
+    # pieces in each of quadrants II and IV -> 6 regions, two of them with the zero map
+    p = TropicalPolynomial(np.zeros(4), np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]]))
+    q = TropicalPolynomial(np.zeros(2), np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    result = count_regions_tropical([TropicalRational(p, q)])
+    assert result.count == 6
+    zero_maps = [m for m in result.region_maps if np.allclose(m[0], 0) and np.allclose(m[1], 0)]
+    assert len(zero_maps) == 2
+    # the same map as a network with two coincident hyperplanes (relu(x), relu(-x), ...)
+    net = ReLUNetwork.from_lists(
+        [[[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [1.0, 1.0], [-1.0, -1.0]],
+         [[1.0, 1.0, 1.0, 1.0, -1.0, -1.0]]],
+        [np.zeros(6), [0.0]],
+    )
+    assert count_regions_traversal(net).count == 6
+    assert count_regions_tropical(net).count == 6
+
+
+@pytest.mark.parametrize(
+    "arch", [[2, 6, 1], [3, 5, 1], [4, 4, 1], [5, 3, 1], [6, 2, 1], [3, 2, 2, 1], [3, 3, 2, 1], [2, 4, 3, 2]]
+)
+def test_methods_agree(arch):
+    for seed in range(4):
+        net = random_network(arch, 100 + seed)
+        assert count_regions_traversal(net).count == count_regions_tropical(net).count
+
+
+def test_box_restriction():
+    net = random_network([2, 8, 1], 3)
+    full = count_regions_traversal(net).count
+    assert count_regions_traversal(net, box_radius=1e4).count == full
+    assert count_regions_tropical(net, box_radius=1e4).count == full
+    small_t = count_regions_traversal(net, box_radius=0.3).count
+    small_a = count_regions_tropical(net, box_radius=0.3).count
+    assert small_t == small_a <= full
+    with pytest.raises(ValueError):
+        count_regions_traversal(net, box_radius=-1.0)
+
+
+def test_traversal_region_lookup_and_dispatch():
+    net = random_network([2, 5, 3, 1], 4)
+    result = count_regions(net, "traversal")
+    points = np.random.default_rng(0).normal(scale=3, size=(200, 2))
+    patterns = net.activation_patterns(points)
+    outputs = net.forward(points)
+    for pattern, x, y in zip(patterns, points, outputs, strict=True):
+        label = result.pattern_to_region[np.packbits(pattern).tobytes()]
+        linear, offset = result.region_maps[label]
+        np.testing.assert_allclose(linear @ x + offset, y, atol=1e-9)
+    assert count_regions(net, "exact").count == result.count
+    with pytest.raises(ValueError):
+        count_regions(net, "nope")
+
+
+def test_affine_network_has_one_region():
+    net = ReLUNetwork.from_lists([np.ones((1, 3))], [np.zeros(1)])
+    assert count_regions_traversal(net).count == 1
+    assert count_regions_tropical(net).count == 1
