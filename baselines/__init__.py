@@ -1,0 +1,1 @@
+"""Baselines: static hierarchies, scripted and heuristic provers, benchmarks."""

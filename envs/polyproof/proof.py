@@ -106,14 +106,20 @@ class Proof:
 
     # -- serialisation --------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        """JSON document with the problem, every step (with its polynomial) and exact numbers."""
+        offset = 2 * self.problem.n + 1
         return {
             "format": PROOF_FORMAT,
             "problem": self.problem.to_json(),
             "max_degree": self.max_degree,
             "method": self.method,
             "steps": [
-                {"parent": s.parent, "multiplier": self.problem.multiplier_name(s.multiplier)}
-                for s in self.steps
+                {
+                    "parent": s.parent,
+                    "multiplier": self.problem.multiplier_name(s.multiplier),
+                    "polynomial": poly.to_json(),
+                }
+                for s, poly in zip(self.steps, self.memory()[offset:], strict=True)
             ],
             "multipliers": {str(i): str(v) for i, v in sorted(self.multipliers.items())},
             "bound": str(self.bound),
