@@ -28,6 +28,7 @@ import numpy as np
 from envs.highs import INF, LPError, new_highs, status_name
 from envs.polyproof.polynomial import Monomial, Polynomial
 
+
 @dataclass
 class LPSolution:
     """Outcome of one bound-LP solve.

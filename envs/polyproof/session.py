@@ -13,8 +13,6 @@ updates the duplicate marks. This keeps the per-step mask cost proportional to
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -239,4 +237,4 @@ class ProofSession:
         return opt is not None and self.bound <= float(opt) + tol
 
 
-__all__ = ["LPError", "ProofSession", "Fraction"]
+__all__ = ["LPError", "ProofSession"]
