@@ -15,6 +15,7 @@ One subpackage per domain: :mod:`envs.polyproof` (dynamic polynomial proofs),
 from gymnasium.envs.registration import register, registry
 
 _ENVIRONMENTS = {
+    "RegionEnum-v0": "envs.regions.env:RegionEnumEnv",
     "PolyProof-v0": "envs.polyproof.env:PolyProofEnv",
 }
 

@@ -184,13 +184,16 @@ def _failure(report: PropertyReport, error: Exception) -> PropertyReport:
 def check_hyperplane(
     data: Any,
     *,
-    normality: bool = True,
+    normality: bool | str = "exact",
     smooth_method: str = "facets",
     limits: Limits | None = None,
 ) -> PropertyReport:
     """Check compact / lattice / reflexive / smooth / normal for ``{x : 1 + W x >= 0}``.
 
-    ``normality=False`` skips the (slowest) normality test and reports ``normal=None``.
+    ``normality``: ``"exact"``/``True`` computes it with Normaliz; ``"auto"`` trusts the
+    theorem "smooth reflexive and d <= 8 implies normal" (paper Section 3.2, checked on
+    the whole classification) and computes it otherwise; ``"skip"``/``False`` reports
+    ``normal=None``.
     ``smooth_method`` is ``"facets"`` (default) or ``"edges"`` (Definition 4).
     """
     report = PropertyReport(representation="hyperplane", parseable=False)
@@ -229,15 +232,7 @@ def check_hyperplane(
     report.lattice = True
     report.reflexive = True  # integer rows + lattice polytope: P^dual = conv(w_i) is lattice
     report.smooth, smooth_reason = _smooth(polyhedron, smooth_method)
-    if normality:
-        try:
-            report.normal = geometry.is_normal(polyhedron)
-        except geometry.NormalizFailure as error:
-            report.normal = None
-            report.notes.append(str(error))
-    else:
-        report.normal = None
-        report.notes.append("normality not checked")
+    _set_normal(report, polyhedron, normality)
     report.reason = smooth_reason or (None if report.normal is not False else "not normal")
     return report
 
@@ -245,7 +240,7 @@ def check_hyperplane(
 def check_vertices(
     data: Any,
     *,
-    normality: bool = True,
+    normality: bool | str = "exact",
     smooth_method: str = "facets",
     limits: Limits | None = None,
 ) -> PropertyReport:
@@ -268,7 +263,10 @@ def check_vertices(
         report.irredundant = report.n_vertices == len({tuple(row) for row in points.tolist()}) == len(points)
         if affine_dimension < report.dimension:
             report.reason = f"not full-dimensional (affine dimension {affine_dimension})"
-            report.normal = geometry.is_normal_primal(points) if normality else None
+            if _normality_mode(normality) == "skip":
+                report.normal = None
+            else:
+                report.normal = geometry.is_normal_primal(points)
             return report
         offsets = polyhedron.facet_offsets
         if not all(offset == 1 for offset in offsets):
@@ -283,14 +281,46 @@ def check_vertices(
             report.reflexive = True
         report.smooth, smooth_reason = _smooth(polyhedron, smooth_method)
         report.reason = report.reason or smooth_reason
-        report.normal = geometry.is_normal(polyhedron) if normality else None
     except geometry.NormalizFailure as error:
         return _failure(report, error)
-    if not normality:
-        report.notes.append("normality not checked")
-    elif report.normal is False and report.reason is None:
+    _set_normal(report, polyhedron, normality)
+    if report.normal is False and report.reason is None:
         report.reason = "not normal"
     return report
+
+
+NORMALITY_MODES = ("exact", "auto", "skip")
+
+
+def _normality_mode(normality: bool | str) -> str:
+    if normality is True:
+        return "exact"
+    if normality is False:
+        return "skip"
+    if normality not in NORMALITY_MODES:
+        raise ValueError(f"normality must be a bool or one of {NORMALITY_MODES}, got {normality!r}")
+    return normality
+
+
+def _set_normal(report: PropertyReport, polyhedron: geometry.Polyhedron,
+                normality: bool | str) -> None:
+    mode = _normality_mode(normality)
+    if mode == "skip":
+        report.normal = None
+        report.notes.append("normality not checked")
+        return
+    if mode == "auto" and report.smooth and report.reflexive and (report.dimension or 0) <= 8:
+        report.normal = True
+        report.notes.append(
+            "normal by the classification: every smooth reflexive polytope of dimension <= 8 "
+            "is normal (not recomputed; use normality='exact')"
+        )
+        return
+    try:
+        report.normal = geometry.is_normal(polyhedron)
+    except geometry.NormalizFailure as error:
+        report.normal = None
+        report.notes.append(str(error))
 
 
 def _smooth(polyhedron: geometry.Polyhedron, method: str) -> tuple[bool, str | None]:

@@ -26,7 +26,6 @@ from envs.regions.network import ReLUNetwork
 from envs.regions.tropical import TropicalPolynomial, TropicalRational, network_to_tropical
 
 
-
 class UnionFind:
     """Plain union-find with path halving."""
 
@@ -151,6 +150,17 @@ def _activation_pattern(network: ReLUNetwork, point: np.ndarray) -> np.ndarray:
     return network.preactivations(point[None, :])[0] > 0
 
 
+def _preactivations(layers: list[tuple[np.ndarray, np.ndarray]], points: np.ndarray) -> np.ndarray:
+    """Unchecked hidden pre-activations (hot path of the traversal)."""
+    parts = []
+    activation = points
+    for weight, bias in layers:
+        pre = activation @ weight.T + bias
+        parts.append(pre)
+        activation = np.maximum(pre, 0.0)
+    return np.concatenate(parts, axis=1) if parts else np.zeros((points.shape[0], 0))
+
+
 def count_regions_traversal(
     network: ReLUNetwork,
     box_radius: float | None = None,
@@ -169,7 +179,8 @@ def count_regions_traversal(
     rng = np.random.default_rng(seed)
     box = box_constraints(dim, box_radius)
     scale = 1.0 + max(float(np.abs(w).max()) for w in network.weights)
-    num_rays = num_rays if num_rays is not None else 16 * dim + 16
+    num_rays = num_rays if num_rays is not None else min(16 * dim + 16, 256)
+    layers = list(zip(network.weights[:-1], network.biases[:-1], strict=True))
     if start_point is None:
         start_point = rng.uniform(-1.0, 1.0, size=dim) * (0.5 * box_radius if box_radius else 1.0)
     start_point = np.asarray(start_point, dtype=float)
@@ -230,14 +241,16 @@ def count_regions_traversal(
         second = steps[np.arange(num_rays), order[:, 1]] if steps.shape[1] > 1 else np.full(num_rays, np.inf)
         with np.errstate(invalid="ignore"):
             clear = np.isfinite(first) & ~(second - first <= 1e-7 * (1 + first))
-        for ray in np.flatnonzero(clear):
-            row = int(order[ray, 0])
-            if row >= num_groups or row in facet_points:
-                continue
-            hit = interior + first[ray] * directions[ray]
-            margins = G_rep @ hit + h_rep
-            margins[row] = np.inf
-            facet_points[row] = (hit, float(margins.min()))
+        hit_rows = order[:, 0]
+        usable = np.flatnonzero(clear & (hit_rows < num_groups))
+        found_rows, first_ray = np.unique(hit_rows[usable], return_index=True)
+        if found_rows.size:
+            rays = usable[first_ray]
+            hits = interior + first[rays, None] * directions[rays]
+            margins = hits @ G_rep.T + h_rep
+            margins[np.arange(found_rows.size), found_rows] = np.inf
+            for row, hit, margin in zip(found_rows, hits, margins.min(axis=1), strict=True):
+                facet_points[int(row)] = (hit, float(margin))
         # --- LPs for the remaining hyperplane groups
         known = known_facet_neurons[index]
         for group in range(num_groups):
@@ -250,30 +263,39 @@ def count_regions_traversal(
             num_lps += 1
             if slack > SLACK_TOL:
                 facet_points[group] = (x_facet, slack)
-        # --- cross every facet
-        preact_here = network.preactivations(interior[None, :])[0]
-        for group, (x_facet, margin) in facet_points.items():
-            row = representative[group]
-            normal = cell.G[row]
-            old = network.preactivations(x_facet[None, :])[0]
-            free = np.abs(old) <= 1e-9 * scale * (1.0 + np.abs(preact_here))
-            step = 0.5 * min(max(margin, 1e-12), 1.0)
-            new_pattern = None
-            for _ in range(40):
-                probe = x_facet - step * normal
-                candidate = network.preactivations(probe[None, :])[0] > 0
-                if np.array_equal(candidate[~free], patterns[index][~free]):
-                    new_pattern = candidate
-                    break
-                step *= 0.5
-            if new_pattern is None:
-                raise RuntimeError("could not step across a facet (degenerate geometry)")
-            if np.array_equal(new_pattern, patterns[index]):
-                continue  # the hyperplane does not change the pattern (e.g. box-only)
+        # --- cross every facet (batched forward passes)
+        if not facet_points:
+            continue
+        facet_groups = list(facet_points)
+        x_facets = np.array([facet_points[g][0] for g in facet_groups])
+        steps = 0.5 * np.clip([facet_points[g][1] for g in facet_groups], 1e-12, 1.0)
+        normals = cell.G[representative[facet_groups]]
+        preact_here = _preactivations(layers, interior[None, :])[0]
+        old = _preactivations(layers, x_facets)
+        free = np.abs(old) <= 1e-9 * scale * (1.0 + np.abs(preact_here))
+        new_patterns = np.zeros_like(old, dtype=bool)
+        probes = np.zeros_like(x_facets)
+        pending = np.arange(len(facet_groups))
+        current = patterns[index]
+        for _ in range(40):
+            probe = x_facets[pending] - steps[pending, None] * normals[pending]
+            candidate = _preactivations(layers, probe) > 0
+            ok = np.all((candidate == current) | free[pending], axis=1)
+            new_patterns[pending[ok]] = candidate[ok]
+            probes[pending[ok]] = probe[ok]
+            pending = pending[~ok]
+            if pending.size == 0:
+                break
+            steps[pending] *= 0.5
+        if pending.size:
+            raise RuntimeError("could not step across a facet (degenerate geometry)")
+        for new_pattern, probe in zip(new_patterns, probes, strict=True):
+            if np.array_equal(new_pattern, current):
+                continue  # the hyperplane does not change the pattern
             before = len(cells)
             neighbour = add_cell(new_pattern, probe)
             edges.append((index, neighbour))
-            flipped = np.flatnonzero(new_pattern != patterns[index])
+            flipped = np.flatnonzero(new_pattern != current)
             if len(flipped) == 1:
                 known_facet_neurons[neighbour].add(int(flipped[0]))
             if neighbour == before:
@@ -290,7 +312,10 @@ def count_regions_traversal(
     for cell_index, label in enumerate(labels):
         if region_maps[label] is None:
             region_maps[label] = (cells[cell_index].out_linear, cells[cell_index].out_offset)
-    pattern_to_region = {np.packbits(p).tobytes(): int(l) for p, l in zip(patterns, labels, strict=True)}
+    pattern_to_region = {
+        np.packbits(pattern).tobytes(): int(label)
+        for pattern, label in zip(patterns, labels, strict=True)
+    }
     return RegionResult(
         count=count,
         method="traversal",

@@ -98,3 +98,23 @@ def test_fundamental_domain_weighting():
     assert fundamental >= 0.8 * full
     with pytest.raises(ValueError):
         estimate_regions(random_network([2, 3, 2], 0), 10, 1.0, fundamental_domain=True)
+
+
+def test_cli_json(tmp_path, capsys):
+    import json
+
+    from envs.regions.count import main
+
+    for method in ("exact", "traversal", "numerical"):
+        assert main(["--arch", "2,6,1", "--seed", "0", "--method", method]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["method"] == method
+        assert "seconds" in report and "monomials" in report
+        if method != "numerical":
+            assert report["count"] == 22
+    path = tmp_path / "net.npz"
+    random_network([3, 5, 1], 1).save_npz(path)
+    assert main(["--weights", str(path), "--method", "traversal", "--no-native"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 26
+    assert main(["--arch", "2,nope", "--method", "exact"]) == 2
+    assert "error" in capsys.readouterr().err

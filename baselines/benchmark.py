@@ -1,0 +1,456 @@
+"""Benchmark of PolyProof bounds on random graphs: the rows of the paper's Table 1.
+
+For each ``n`` and each of ``--graphs`` random graphs ``G(n, p)``, ``p ~ U[0.5, 1]``
+(graph ``i`` drawn with ``numpy.random.default_rng([seed, n, i])``), every method
+computes an upper bound on ``alpha(G)``. Every bound comes with a proof that is
+re-checked with ``Proof.is_valid()`` and with the independent checker
+:mod:`envs.polyproof.verify`; a bound whose proof fails is recorded as
+``certificate_failed`` and never reported as a bound.
+
+Methods: ``sherali_adams:L`` (level-L Sherali–Adams, eq. 10), ``random`` and
+``dual_pricing`` (dynamic provers, ``--max-steps`` steps at degree ``--max-degree``,
+from :mod:`baselines.provers`), and ``alpha`` (exact ``alpha(G)``, the reference).
+
+Output: one CSV row per graph × method (appended as soon as it is computed, so an
+interrupted run resumes where it stopped; rows already in the CSV are skipped) and a
+table of means per ``n`` and method, printed and written next to the CSV as
+``<out>.summary.csv``.
+
+With no arguments a small built-in default runs in seconds::
+
+    python -m baselines.benchmark
+
+Table 1 of the paper (Sherali–Adams rows and the provers)::
+
+    python -m baselines.benchmark --n 15 20 25 --graphs 100 \\
+        --methods sherali_adams:2 sherali_adams:3 sherali_adams:4 random dual_pricing alpha \\
+        --seed 0 --out results/table1.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_N = (8, 10, 12)
+DEFAULT_GRAPHS = 5
+DEFAULT_METHODS = ("sherali_adams:2", "sherali_adams:3", "random", "dual_pricing", "alpha")
+DEFAULT_OUT = "results/benchmark_default.csv"
+P_RANGE = (0.5, 1.0)
+
+FIELDS = (
+    "seed",
+    "n",
+    "graph",
+    "p",
+    "edges",
+    "alpha",
+    "method",
+    "status",
+    "bound",
+    "bound_exact",
+    "certificate_valid",
+    "sound",
+    "lp_columns",
+    "lp_rows",
+    "generators",
+    "proof_steps",
+    "build_seconds",
+    "solve_seconds",
+    "seconds",
+    "message",
+)
+STATUSES = ("ok", "reference", "skipped_memory", "lp_error", "certificate_failed", "error")
+
+
+def parse_method(spec: str) -> tuple[str, int | None]:
+    """``"sherali_adams:3"`` -> ``("sherali_adams", 3)``; ``"random"`` -> ``("random", None)``."""
+    name, _, arg = spec.partition(":")
+    if name == "sherali_adams":
+        if not arg.isdigit() or int(arg) < 1:
+            raise ValueError(f"bad method {spec!r}: use sherali_adams:<level>, level >= 1")
+        return name, int(arg)
+    if name in ("random", "dual_pricing", "alpha") and not arg:
+        return name, None
+    raise ValueError(
+        f"unknown method {spec!r}: choose sherali_adams:<level>, random, dual_pricing, alpha"
+    )
+
+
+def graph_for(seed: int, n: int, index: int):
+    """Graph ``index`` of size ``n`` for a seed (independent of the other graphs drawn)."""
+    from envs.polyproof.graphs import random_graph
+
+    graph = random_graph(n, np.random.default_rng([seed, n, index]), P_RANGE)
+    graph.graph["name"] = f"G(n={n},seed={seed},i={index})"
+    return graph
+
+
+def prover_seed(seed: int, n: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, n, index, 1]).generate_state(1)[0])
+
+
+def _independent_check(proof) -> bool:
+    try:
+        from envs.polyproof.verify import ProofRejected, check_proof
+    except ImportError:  # the checker is optional here; Proof.is_valid() is always run
+        return True
+    try:
+        return check_proof(proof.to_json()) == proof.bound
+    except ProofRejected:
+        return False
+
+
+def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> dict[str, Any]:
+    """One method on one problem -> a CSV row fragment (never raises for LP/cert failures)."""
+    from envs.highs import LPError
+    from envs.polyproof.proof import CertificateError
+
+    name, level = parse_method(spec)
+    alpha = problem.known_optimum
+    row: dict[str, Any] = {"method": spec}
+    start = time.perf_counter()
+    if name == "alpha":
+        row.update(status="reference", bound=float(alpha), bound_exact=str(alpha))
+        row["seconds"] = round(time.perf_counter() - start, 6)
+        return row
+    try:
+        if name == "sherali_adams":
+            from baselines.sherali_adams import MemoryBudgetError, sherali_adams_bound
+
+            try:
+                result = sherali_adams_bound(
+                    problem,
+                    level,
+                    time_limit=options["time_limit"],
+                    memory_budget=options["memory_budget"],
+                )
+            except MemoryBudgetError as exc:
+                row.update(status="skipped_memory", message=str(exc))
+                return row
+        elif name == "random":
+            from baselines.provers import prove_random
+
+            result = prove_random(
+                problem,
+                seed=seed_value,
+                max_steps=options["max_steps"],
+                max_degree=options["max_degree"],
+            )
+        else:
+            from baselines.provers import prove_dual_pricing
+
+            result = prove_dual_pricing(
+                problem, max_steps=options["max_steps"], max_degree=options["max_degree"]
+            )
+    except LPError as exc:
+        row.update(status="lp_error", message=str(exc))
+        return row
+    except CertificateError as exc:
+        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
+        return row
+    seconds = time.perf_counter() - start
+    proof = result.proof
+    valid = (
+        proof is not None
+        and proof.bound == result.bound_exact
+        and proof.is_valid()
+        and _independent_check(proof)
+    )
+    row.update(
+        lp_columns=result.lp_columns,
+        lp_rows=result.lp_rows,
+        generators=result.extra.get("generators", ""),
+        proof_steps=len(proof.steps) if proof is not None else "",
+        build_seconds=round(result.build_seconds, 6),
+        solve_seconds=round(result.solve_seconds, 6),
+        seconds=round(seconds, 6),
+        certificate_valid=valid,
+    )
+    if not valid:
+        row.update(status="certificate_failed", message="proof does not verify")
+        return row
+    row.update(
+        status="ok",
+        bound=float(result.bound_exact),
+        bound_exact=str(result.bound_exact),
+        sound=alpha is None or result.bound_exact >= alpha,
+    )
+    return row
+
+
+def run_graph(task: tuple[int, int, int, tuple[str, ...], dict[str, Any]]) -> list[dict[str, Any]]:
+    """All requested methods on one graph (a unit of work for the process pool)."""
+    from envs.polyproof.graphs import stable_set_from_graph
+
+    seed, n, index, methods, options = task
+    graph = graph_for(seed, n, index)
+    problem = stable_set_from_graph(graph, with_optimum=True)
+    base = {
+        "seed": seed,
+        "n": n,
+        "graph": index,
+        "p": round(graph.graph["p"], 6),
+        "edges": graph.number_of_edges(),
+        "alpha": int(problem.known_optimum),
+    }
+    rows = []
+    for spec in methods:
+        try:
+            part = run_method(spec, problem, options, prover_seed(seed, n, index))
+        except Exception as exc:  # noqa: BLE001 - recorded, never turned into a bound
+            part = {"method": spec, "status": "error", "message": f"{type(exc).__name__}: {exc}"}
+        row = {key: "" for key in FIELDS}
+        row.update(base)
+        row.update(part)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# CSV, resume, summary
+# ---------------------------------------------------------------------------------------
+def read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or list(reader.fieldnames) != list(FIELDS):
+            raise ValueError(
+                f"{path} exists with different columns; choose another --out or use --no-resume"
+            )
+        return list(reader)
+
+
+def row_key(row: dict[str, Any]) -> tuple[int, int, int, str]:
+    return int(row["seed"]), int(row["n"]), int(row["graph"]), str(row["method"])
+
+
+def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Means per ``(n, method)`` over rows with a certified bound (or the reference)."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(int(row["n"]), str(row["method"]))].append(row)
+
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values)) if values else math.nan
+
+    out = []
+    for (n, method), items in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], _method_order(kv[0][1]))
+    ):
+        good = [r for r in items if r["status"] in ("ok", "reference")]
+        out.append(
+            {
+                "n": n,
+                "method": method,
+                "graphs": len(items),
+                "certified": len(good),
+                "mean_bound": mean([float(r["bound"]) for r in good]),
+                "mean_alpha": mean([float(r["alpha"]) for r in items if r["alpha"] != ""]),
+                "mean_lp_columns": mean(
+                    [float(r["lp_columns"]) for r in good if r["lp_columns"] != ""]
+                ),
+                "mean_lp_rows": mean([float(r["lp_rows"]) for r in good if r["lp_rows"] != ""]),
+                "mean_seconds": mean([float(r["seconds"]) for r in good if r["seconds"] != ""]),
+                "certificate_failed": sum(r["status"] == "certificate_failed" for r in items),
+                "skipped_memory": sum(r["status"] == "skipped_memory" for r in items),
+                "lp_error": sum(r["status"] == "lp_error" for r in items),
+                "error": sum(r["status"] == "error" for r in items),
+                "unsound": sum(str(r["sound"]) == "False" for r in items),
+            }
+        )
+    return out
+
+
+def _method_order(method: str) -> tuple[int, int]:
+    name, _, arg = method.partition(":")
+    order = {"alpha": 0, "dual_pricing": 1, "random": 2, "sherali_adams": 3}.get(name, 9)
+    return order, int(arg) if arg.isdigit() else 0
+
+
+def format_table(summary: list[dict[str, Any]]) -> str:
+    headers = [
+        "n",
+        "method",
+        "graphs",
+        "bound",
+        "alpha",
+        "LP cols",
+        "LP rows",
+        "sec",
+        "fail",
+        "skip",
+        "unsound",
+    ]
+    lines = []
+    for s in summary:
+        lines.append(
+            [
+                str(s["n"]),
+                s["method"],
+                f"{s['certified']}/{s['graphs']}",
+                f"{s['mean_bound']:.3f}",
+                f"{s['mean_alpha']:.2f}",
+                "-" if math.isnan(s["mean_lp_columns"]) else f"{s['mean_lp_columns']:.4g}",
+                "-" if math.isnan(s["mean_lp_rows"]) else f"{s['mean_lp_rows']:.4g}",
+                "-" if math.isnan(s["mean_seconds"]) else f"{s['mean_seconds']:.3f}",
+                str(s["certificate_failed"] + s["lp_error"] + s["error"]),
+                str(s["skipped_memory"]),
+                str(s["unsound"]),
+            ]
+        )
+    widths = [
+        max(len(h), *(len(line[k]) for line in lines)) if lines else len(h)
+        for k, h in enumerate(headers)
+    ]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*line) for line in lines]
+    return "\n".join(out)
+
+
+def write_summary(path: Path, summary: list[dict[str, Any]]) -> None:
+    if not summary:
+        return
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(summary[0]))
+        writer.writeheader()
+        writer.writerows(summary)
+
+
+# ---------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------
+def run_benchmark(
+    ns: Iterable[int],
+    graphs: int,
+    methods: Iterable[str],
+    seed: int = 0,
+    out: str | Path = DEFAULT_OUT,
+    resume: bool = True,
+    workers: int = 1,
+    max_steps: int = 100,
+    max_degree: int = 2,
+    time_limit: float | None = 600.0,
+    memory_budget: float | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Run (or resume) the benchmark; returns the summary rows (all CSV rows count)."""
+    from baselines.sherali_adams import DEFAULT_MEMORY_BUDGET
+
+    methods = tuple(methods)
+    for spec in methods:
+        parse_method(spec)
+    ns = tuple(int(n) for n in ns)
+    if not ns or any(n < 1 for n in ns):
+        raise ValueError(f"--n needs positive sizes, got {ns}")
+    if graphs < 1:
+        raise ValueError(f"--graphs must be >= 1, got {graphs}")
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = read_rows(path) if resume else []
+    done = {row_key(r) for r in existing}
+    options = {
+        "max_steps": max_steps,
+        "max_degree": max_degree,
+        "time_limit": time_limit,
+        "memory_budget": DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget,
+    }
+    tasks = []
+    for n in ns:
+        for index in range(graphs):
+            todo = tuple(m for m in methods if (seed, n, index, m) not in done)
+            if todo:
+                tasks.append((seed, n, index, todo, options))
+    skipped = sum(1 for n in ns for i in range(graphs) for m in methods if (seed, n, i, m) in done)
+    if skipped:
+        log(
+            f"resuming {path}: {skipped} graph x method rows already done, {len(tasks)} graphs to run"
+        )
+    mode = "a" if resume and existing else "w"
+    new_rows: list[dict[str, Any]] = []
+    with path.open(mode, newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(FIELDS))
+        if mode == "w":
+            writer.writeheader()
+            handle.flush()
+        results: Iterable[list[dict[str, Any]]]
+        pool = None
+        if workers > 1 and len(tasks) > 1:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            results = pool.map(run_graph, tasks)
+        else:
+            results = map(run_graph, tasks)
+        if progress and tasks:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(tasks), desc="benchmark", unit="graph")
+        try:
+            for rows in results:
+                writer.writerows(rows)
+                handle.flush()
+                new_rows.extend(rows)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
+    all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
+    summary = summarize(all_rows)
+    write_summary(path.with_suffix(".summary.csv"), summary)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m baselines.benchmark",
+        description="Upper bounds on alpha(G) for random G(n,p), p~U[0.5,1] (paper's Table 1).",
+    )
+    parser.add_argument("--n", type=int, nargs="+", default=list(DEFAULT_N), help="graph sizes")
+    parser.add_argument("--graphs", type=int, default=DEFAULT_GRAPHS, help="graphs per size")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=DEFAULT_OUT, help="CSV file (one row per graph x method)")
+    parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--workers", type=int, default=1, help="processes (graphs in parallel)")
+    parser.add_argument("--max-steps", type=int, default=100, help="dynamic provers' steps")
+    parser.add_argument("--max-degree", type=int, default=2, help="dynamic provers' degree")
+    parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per SA LP")
+    parser.add_argument("--memory-gib", type=float, default=None, help="SA memory budget")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        summary = run_benchmark(
+            args.n,
+            args.graphs,
+            args.methods,
+            seed=args.seed,
+            out=args.out,
+            resume=args.resume,
+            workers=args.workers,
+            max_steps=args.max_steps,
+            max_degree=args.max_degree,
+            time_limit=args.time_limit,
+            memory_budget=None if args.memory_gib is None else args.memory_gib * 1024**3,
+            progress=not args.no_progress,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(format_table(summary))
+    print(f"rows: {args.out}   means: {Path(args.out).with_suffix('.summary.csv')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
