@@ -223,6 +223,9 @@ def run_graph(task: tuple[int, int, int, tuple[str, ...], dict[str, Any]]) -> li
 def read_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists() or path.stat().st_size == 0:
         return []
+    text = path.read_text(encoding="utf-8")
+    if not text.endswith("\n"):  # a run killed mid-write: drop the partial last line
+        path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or list(reader.fieldnames) != list(FIELDS):

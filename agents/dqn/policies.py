@@ -69,6 +69,14 @@ def build_action_terms(state: DecodedState, actions: torch.Tensor) -> ActionTerm
     return ActionTerms(actions, rows, monos, vals)
 
 
+def _sparse_rows(terms: ActionTerms, columns: torch.Tensor, num_columns: int) -> torch.Tensor:
+    """The action polynomials as a sparse ``[J, num_columns]`` matrix (duplicates summed)."""
+    index = torch.stack([terms.rows, columns])
+    return torch.sparse_coo_tensor(
+        index, terms.values, (terms.count, num_columns), device=terms.values.device
+    ).coalesce()
+
+
 def _mlp(width_in: int, width: int, out: int, final_relu: bool) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Linear(width_in, width), nn.ReLU(), nn.Linear(width, out)]
     if final_relu:
@@ -156,17 +164,43 @@ class ProofQNetwork(nn.Module):
         return self.head(self.memory_max(ctx, terms), self.equality_max(ctx, terms))
 
     def forward(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Per sample: q of ``actions[b]`` (shape ``[B]`` -> one value each) or of all legal actions."""
+        """Per sample: q of ``actions[b]`` (any shape ``[B, k]``) or, if ``None``, of all legal actions.
+
+        Batched: the per-sample first layers are concatenated so that the second layers
+        of ``u``, the set maxima (segment ``amax``) and ``zeta`` run once per batch.
+        """
         batch = obs["action_mask"].shape[0]
-        out = []
+        device = obs["action_mask"].device
+        pres: list[list[torch.Tensor]] = [[], []]
+        segs: list[list[torch.Tensor]] = [[], []]
+        counts = []
+        offset = 0
         for b in range(batch):
-            state = decode_observation(obs, b, self.max_degree, device=obs["action_mask"].device)
+            state = decode_observation(obs, b, self.max_degree, device=device)
             if actions is None:
                 acts = torch.nonzero(state.action_mask).view(-1)
             else:
                 acts = actions[b].view(-1).long()
-            out.append(self.q_values(state, acts))
-        return out
+            ctx = self.context(state)
+            terms = build_action_terms(state, acts)
+            J = terms.count
+            counts.append(J)
+            slots = torch.arange(ctx.num_memory, device=device)
+            for which, pre in ((0, self.memory_preactivations(ctx, terms, slots)), (1, self.equality_preactivations(ctx, terms))):
+                S = pre.shape[1]
+                pres[which].append(pre.reshape(J * S, self.width))
+                segs[which].append(torch.arange(offset, offset + J, device=device).repeat_interleave(S))
+            offset += J
+        feats = []
+        for which in (0, 1):
+            pre = torch.cat(pres[which]) if pres[which] else torch.zeros(0, self.width, device=device)
+            seg = torch.cat(segs[which]) if segs[which] else torch.zeros(0, dtype=torch.long, device=device)
+            hidden = self.second_layer(which)(torch.relu(pre))
+            out = hidden.new_zeros(offset, self.width)
+            out = out.scatter_reduce(0, seg.view(-1, 1).expand(-1, self.width), hidden, reduce="amax", include_self=True)
+            feats.append(out)
+        q = self.head(feats[0], feats[1])
+        return list(torch.split(q, counts))
 
 
 # -- symmetric network ----------------------------------------------------------------------------
@@ -295,10 +329,9 @@ class SymmetricQNetwork(ProofQNetwork):
         H = ctx.h_memory[rows_m][:, cols]  # [Sm, Sa, K]
         HW = (H.reshape(-1, H.shape[-1]) @ V.T).view(rows_m.numel(), cols.numel(), w)
         R = V.new_zeros(M, cols.numel(), w).index_add_(0, owner, mcoef.view(-1, 1, 1) * HW[inv_m])
-        # pre[j, i] = sum_s d_s R[i, gamma_s]
-        contrib = R[:, inv_a, :] * terms.values.view(1, -1, 1)  # [M, T_a, w]
-        pre = V.new_zeros(M, J, w).index_add_(1, terms.rows, contrib)
-        return pre.transpose(0, 1) + b
+        # pre[j, i] = sum_s d_s R[i, gamma_s]  (sparse [J, Sa] times [Sa, M * w])
+        pre = _sparse_rows(terms, inv_a, cols.numel()) @ R.transpose(0, 1).reshape(cols.numel(), M * w)
+        return pre.view(J, M, w) + b
 
     def equality_preactivations(self, ctx: SymmetricContext, terms: ActionTerms) -> torch.Tensor:
         V, b = self._folded(1)
@@ -308,9 +341,8 @@ class SymmetricQNetwork(ProofQNetwork):
         cols, inv_a = self._action_local(ctx, terms)
         H = ctx.h_equality[:, cols]  # [E, Sa, K]
         HW = (H.reshape(-1, H.shape[-1]) @ V.T).view(E, cols.numel(), w)
-        contrib = HW[:, inv_a, :] * terms.values.view(1, -1, 1)
-        pre = V.new_zeros(E, J, w).index_add_(1, terms.rows, contrib)
-        return pre.transpose(0, 1) + b
+        pre = _sparse_rows(terms, inv_a, cols.numel()) @ HW.transpose(0, 1).reshape(cols.numel(), E * w)
+        return pre.view(J, E, w) + b
 
     # -- reference (explicit z) ------------------------------------------------------------
     def reference_q_values(self, state: DecodedState, actions: torch.Tensor) -> torch.Tensor:

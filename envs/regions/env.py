@@ -121,7 +121,8 @@ class RegionEnumEnv(gym.Env):
             self._cache.move_to_end(key)
             return self._cache[key]
         result = count_regions_traversal(network, box_radius=self.radius, max_cells=self.max_cells,
-                                         start_point=np.zeros(network.input_dim))
+                                         start_point=np.zeros(network.input_dim),
+                                         interior_points=False)
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -23,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from envs.regions.network import ReLUNetwork
+from envs.regions.tropical import unique_row_inverse
 
 DECIMALS = 6
 
@@ -118,12 +119,10 @@ def estimate_regions(
     layers = _torch_layers(network, dtype)
     with torch.no_grad():
         points = sample_box(num_points, network.input_dim, radius, generator, fundamental_domain, dtype)
-        _, jacobians, offsets = batched_affine_maps(network, points, layers)
+        outputs, jacobians, offsets = batched_affine_maps(network, points, layers)
         flat = torch.cat([jacobians.reshape(num_points, -1), offsets], dim=1).numpy()
         scale = 1.0 + np.abs(flat).max()
-        keys = np.round(flat / scale, DECIMALS) + 0.0
-        _, map_ids = np.unique(keys, axis=0, return_inverse=True)
-        map_ids = map_ids.reshape(-1)
+        map_ids = unique_row_inverse(np.round(flat / scale, DECIMALS))
         num_maps = int(map_ids.max()) + 1
         # midpoint test inside each same-map group (vectorised over all candidate pairs)
         order = np.argsort(map_ids, kind="stable")
@@ -148,9 +147,11 @@ def estimate_regions(
             chunk = 1 << 16
             for start in range(0, first.size, chunk):
                 a_idx, b_idx = first[start : start + chunk], second[start : start + chunk]
-                mids = 0.5 * (points[a_idx] + points[b_idx])
+                a_torch, b_torch = torch.from_numpy(a_idx), torch.from_numpy(b_idx)
+                mids = 0.5 * (points[a_torch] + points[b_torch])
                 values = _forward(layers, mids)
-                predicted = torch.einsum("nij,nj->ni", jacobians[a_idx], mids) + offsets[a_idx]
+                # same affine map at both ends: the map's value at the midpoint is the mean
+                predicted = 0.5 * (outputs[a_torch] + outputs[b_torch])
                 agree = torch.all(torch.abs(values - predicted) <= 1e-8 * scale, dim=1).numpy()
                 joined_a.append(a_idx[agree])
                 joined_b.append(b_idx[agree])

@@ -60,6 +60,12 @@ def test_sherali_adams_rows_resume_and_summary(tmp_path) -> None:
     assert len(_rows(out)) == 18 and again == summary
     benchmark.run_benchmark([9, 12], 4, methods, seed=5, out=out, progress=False)
     assert len(_rows(out)) == 24
+    # a run killed mid-write leaves a partial line: it is dropped and recomputed
+    text = out.read_text()
+    out.write_text(text[: text.rstrip("\n").rfind("\n") + 1] + "5,12,3,0.7")
+    benchmark.run_benchmark([9, 12], 4, methods, seed=5, out=out, progress=False)
+    rows = _rows(out)
+    assert len(rows) == 24 and len({benchmark.row_key(r) for r in rows}) == 24
     table = benchmark.format_table(summary)
     assert "sherali_adams:3" in table and "unsound" in table
 

@@ -53,8 +53,7 @@ def test_fixed_network_all_regions_found_by_cell_points():
     network = random_network([2, 5, 1], 2)
     env = RegionEnumEnv(network=network, budget=200, radius=3.0, stop_when_complete=True)
     _, info = env.reset(seed=0)
-    regions = env.state.regions
-    points = [p for p in regions.cell_points]
+    points = count_regions_traversal(network, box_radius=3.0).cell_points
     found = 0
     for point in points:
         _, reward, terminated, _, info = env.step(np.asarray(point, dtype=np.float32))

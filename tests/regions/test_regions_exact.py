@@ -90,6 +90,30 @@ def test_methods_agree(arch):
         assert count_regions_traversal(net).count == count_regions_tropical(net).count
 
 
+@pytest.mark.parametrize("arch", [[2, 8, 1], [3, 4, 3, 1], [2, 5, 4, 2], [4, 3, 3, 3, 1]])
+def test_facet_methods_agree(arch):
+    for seed in range(3):
+        net = random_network(arch, 200 + seed)
+        counts = {count_regions_traversal(net, facet_method=m, interior_points=ip).count
+                  for m in ("cdd", "lp") for ip in (True, False)}
+        counts.add(count_regions_tropical(net).count)
+        assert len(counts) == 1
+    with pytest.raises(ValueError):
+        count_regions_traversal(net, facet_method="nope")
+
+
+@pytest.mark.parametrize("facet_method", ["cdd", "lp"])
+def test_degenerate_networks_both_facet_paths(facet_method):
+    # zero biases in two hidden layers: constant-zero neurons switch on across facets
+    net = random_network([2, 4, 3, 1], 11, zero_bias=True)
+    assert count_regions_traversal(net, facet_method=facet_method).count == count_regions_tropical(net).count
+    # duplicated neuron (coincident hyperplanes)
+    weights = [np.array([[1.0, 2.0], [1.0, 2.0], [0.5, -1.0]]), np.array([[1.0, -0.5, 2.0]])]
+    biases = [np.array([0.3, 0.3, -0.2]), np.array([0.0])]
+    dup = ReLUNetwork.from_lists(weights, biases)
+    assert count_regions_traversal(dup, facet_method=facet_method).count == count_regions_tropical(dup).count == 4
+
+
 def test_box_restriction():
     net = random_network([2, 8, 1], 3)
     full = count_regions_traversal(net).count

@@ -1,0 +1,257 @@
+"""DQN for PolyProof-v0 with masked targets, as an SB3 ``OffPolicyAlgorithm`` (like sb3-contrib's QR-DQN).
+
+Differences from SB3's DQN, all needed because the action set grows every step:
+
+- exploration and warm-up sample uniformly among *legal* actions (``obs["action_mask"]``);
+- the TD target ``r + gamma * max_{a' legal in s'} Q_target(s', a')`` masks the max with the
+  next state's action mask stored by :class:`MaskedDictReplayBuffer` (no legal action: 0);
+- the TD loss is configurable (paper: L1);
+- exploration randomness comes from the algorithm's own ``numpy`` generator, saved with
+  the model, so that a resumed run continues exactly.
+
+``learn``, ``predict``, ``save``/``load``, callbacks, the TensorBoard logger and
+:func:`stable_baselines3.common.evaluation.evaluate_policy` work as for any SB3 algorithm.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import LinearSchedule, polyak_update
+
+from agents.dqn.buffers import MaskedDictReplayBuffer
+from agents.dqn.policies import ProofDQNPolicy
+
+SelfProofDQN = TypeVar("SelfProofDQN", bound="ProofDQN")
+
+LOSSES = ("l1", "huber", "mse")
+
+
+class ProofDQN(OffPolicyAlgorithm):
+    """Deep Q-learning with masked actions for dynamic polynomial proofs.
+
+    Defaults are the paper's (Fawzi et al. 2019, App. B.4): RMSProp with lr 1e-5,
+    batch 32, gamma 0.99, epsilon 0.1, L1 TD loss, a target network.
+
+    Arguments (beyond SB3's ``OffPolicyAlgorithm``):
+        target_update_interval: environment steps between hard target updates (``tau=1``).
+        exploration_initial_eps, exploration_final_eps, exploration_fraction: linear
+            epsilon schedule over ``exploration_total_timesteps`` (default: the ``learn`` call).
+        loss: ``"l1"``, ``"huber"`` or ``"mse"``.
+        double_q: choose the next action with the online network (off by default).
+        max_grad_norm: gradient clipping (``None``: none).
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"ProofDQNPolicy": ProofDQNPolicy}
+    policy: ProofDQNPolicy
+
+    def __init__(
+        self,
+        policy: str | type[ProofDQNPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-5,
+        buffer_size: int = 100_000,
+        learning_starts: int = 1000,
+        batch_size: int = 32,
+        tau: float = 1.0,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 4,
+        gradient_steps: int = 1,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        target_update_interval: int = 1000,
+        exploration_fraction: float = 0.0,
+        exploration_initial_eps: float = 0.1,
+        exploration_final_eps: float = 0.1,
+        exploration_total_timesteps: int | None = None,
+        loss: str = "l1",
+        double_q: bool = False,
+        max_grad_norm: float | None = 10.0,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size,
+            learning_starts,
+            batch_size,
+            tau,
+            gamma,
+            train_freq,
+            gradient_steps,
+            action_noise=None,
+            replay_buffer_class=replay_buffer_class or MaskedDictReplayBuffer,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            sde_support=False,
+            optimize_memory_usage=False,
+            supported_action_spaces=(spaces.Discrete,),
+            support_multi_env=True,
+        )
+        self.target_update_interval = target_update_interval
+        self.exploration_fraction = exploration_fraction
+        self.exploration_initial_eps = exploration_initial_eps
+        self.exploration_final_eps = exploration_final_eps
+        self.exploration_total_timesteps = exploration_total_timesteps
+        self.loss = loss
+        self.double_q = double_q
+        self.max_grad_norm = max_grad_norm
+        self._n_calls = 0
+        self.exploration_rate = exploration_initial_eps
+        self.exploration_rng = np.random.default_rng(seed)
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.q_net = self.policy.q_net
+        self.q_net_target = self.policy.q_net_target
+        self.exploration_schedule = LinearSchedule(
+            self.exploration_initial_eps, self.exploration_final_eps, self.exploration_fraction
+        )
+
+    # -- exploration --------------------------------------------------------------------------
+    def _epsilon(self) -> float:
+        if self.exploration_total_timesteps:
+            progress_remaining = 1.0 - min(1.0, self.num_timesteps / self.exploration_total_timesteps)
+        else:
+            progress_remaining = self._current_progress_remaining
+        return float(self.exploration_schedule(progress_remaining))
+
+    def _random_legal_actions(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        masks = np.asarray(observation["action_mask"]).reshape(-1, self.action_space.n)  # type: ignore[union-attr]
+        out = np.zeros(len(masks), dtype=np.int64)
+        for b, mask in enumerate(masks):
+            legal = np.flatnonzero(mask)
+            out[b] = int(self.exploration_rng.choice(legal)) if legal.size else 0
+        return out
+
+    def _on_step(self) -> None:
+        self._n_calls += 1
+        if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
+            polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), self.tau)
+        self.exploration_rate = self._epsilon()
+        self.logger.record("rollout/exploration_rate", self.exploration_rate)
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """Epsilon-greedy over legal actions (greedy if ``deterministic``)."""
+        if not isinstance(observation, dict):
+            raise ValueError("ProofDQN expects PolyProof-v0's dict observations")
+        vectorized = np.asarray(observation["action_mask"]).ndim == 2
+        if not deterministic and self.exploration_rng.random() < self.exploration_rate:
+            actions = self._random_legal_actions(observation)
+            return (actions if vectorized else actions[0]), state
+        return self.policy.predict(observation, state, episode_start, deterministic)
+
+    def _sample_action(
+        self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.num_timesteps < learning_starts:
+            action = self._random_legal_actions(self._last_obs)  # type: ignore[arg-type]
+        else:
+            action, _ = self.predict(self._last_obs, deterministic=False)  # type: ignore[arg-type]
+        action = np.asarray(action).reshape(n_envs)
+        return action, action
+
+    # -- training -----------------------------------------------------------------------------
+    def _td_loss(self, current: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.loss == "l1":
+            return F.l1_loss(current, target)
+        if self.loss == "huber":
+            return F.smooth_l1_loss(current, target)
+        return F.mse_loss(current, target)
+
+    @torch.no_grad()
+    def target_values(self, next_observations: dict[str, torch.Tensor], next_masks: torch.Tensor) -> torch.Tensor:
+        """``max_{a' legal} Q_target(s', a')`` per sample (0 where no action is legal)."""
+        obs = dict(next_observations)
+        obs["action_mask"] = next_masks.to(obs["action_mask"].dtype)
+        target_q = self.q_net_target(obs)
+        if self.double_q:
+            online_q = self.q_net(obs)
+        out = torch.zeros(len(target_q), device=self.device)
+        for b, q in enumerate(target_q):
+            if q.numel() == 0:
+                continue
+            if self.double_q:
+                out[b] = q[int(online_q[b].argmax())]
+            else:
+                out[b] = q.max()
+        return out
+
+    def train(self, gradient_steps: int, batch_size: int = 32) -> None:
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        losses, q_means = [], []
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            next_max = self.target_values(data.next_observations, data.next_action_masks)
+            target = data.rewards.view(-1) + (1 - data.dones.view(-1)) * self.gamma * next_max
+            current = torch.stack(
+                [q[0] for q in self.q_net(data.observations, data.actions.view(-1, 1).long())]
+            )
+            loss = self._td_loss(current, target)
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            if self.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+            self.policy.cache.parameter_version += 1
+            losses.append(loss.item())
+            q_means.append(current.mean().item())
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", float(np.mean(losses)))
+        self.logger.record("train/q_mean", float(np.mean(q_means)))
+
+    def learn(
+        self: SelfProofDQN,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "ProofDQN",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfProofDQN:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "q_net", "q_net_target"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.optimizer"], []
