@@ -75,8 +75,7 @@ class MemoryBudgetError(MemoryError):
             size = f"more than {estimate.rows:,} nonzero monomials (LP rows)"
         else:
             size = (
-                f"{estimate.generators:,} generators, at most {estimate.nonzeros_upper:,} "
-                "nonzeros"
+                f"{estimate.generators:,} generators, at most {estimate.nonzeros_upper:,} nonzeros"
             )
         super().__init__(
             f"Sherali-Adams level {level} refused: {size}, estimated "

@@ -73,7 +73,7 @@ def _sparse_rows(terms: ActionTerms, columns: torch.Tensor, num_columns: int) ->
     """The action polynomials as a sparse ``[J, num_columns]`` matrix (duplicates summed)."""
     index = torch.stack([terms.rows, columns])
     return torch.sparse_coo_tensor(
-        index, terms.values, (terms.count, num_columns), device=terms.values.device
+        index, terms.values, (terms.count, num_columns), device=terms.values.device, check_invariants=False
     ).coalesce()
 
 

@@ -230,3 +230,18 @@ def test_large_n_uses_positional_keys() -> None:
     assert {lp.column_polynomial(c) for c in range(lp.num_columns)} == expected
     assert lp.num_columns == len(expected)
     assert sherali_adams_bound(problem, 2).bound_exact == n // 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_n20_up_to_level5_certified(seed: int) -> None:
+    n = 20
+    problem = stable_set_from_graph(random_graph(n, np.random.default_rng([seed, n])))
+    previous = None
+    for level in (2, 3, 4, 5):
+        result = sherali_adams_bound(problem, level)
+        assert result.bound_exact >= max(Fraction(n, level), problem.known_optimum)
+        assert previous is None or result.bound_exact <= previous
+        previous = result.bound_exact
+        _check_result(result, problem, level)
+        assert _independent_bound(result.proof) == result.bound_exact
