@@ -404,3 +404,124 @@ def memory_polynomials(state: DecodedState) -> list[tuple[torch.Tensor, torch.Te
         sel = state.memory_owner == slot
         out.append((state.memory_monomial[sel], state.memory_coefficient[sel]))
     return out
+
+
+# -- batched decoding (training path) ------------------------------------------------------------
+@dataclass
+class DecodedBatch:
+    """A batch of observations (same ``n``) as flat sparse tensors.
+
+    Memory slot ``(b, i)`` has padded row ``b * max_slots + i``; action row ``j`` belongs to
+    sample ``action_sample[j]``; action terms are COO ``(term_row, term_monomial, term_value)``.
+    """
+
+    n: int
+    max_degree: int
+    size: int
+    batch: int
+    max_slots: int  # largest number of filled memory slots in the batch
+    num_memory: torch.Tensor  # [B]
+    mem_row: torch.Tensor  # [T] padded memory row b * max_slots + slot
+    mem_monomial: torch.Tensor
+    mem_coefficient: torch.Tensor
+    equalities: torch.Tensor  # [B, E_max] monomial indices (0 where padded)
+    equality_valid: torch.Tensor  # [B, E_max] bool
+    objective: torch.Tensor  # [B, N]
+    action_sample: torch.Tensor  # [J]
+    action_id: torch.Tensor  # [J]
+    counts: list[int]  # actions per sample
+    term_row: torch.Tensor
+    term_monomial: torch.Tensor
+    term_value: torch.Tensor
+
+
+def decode_batch(obs: dict, max_degree: int, actions: torch.Tensor | None = None) -> DecodedBatch:
+    """Decode a batched observation dict of torch tensors.
+
+    ``actions=None`` takes every legal action of each sample (its ``action_mask``);
+    otherwise ``actions`` is ``[B, k]`` action ids per sample.
+    """
+    mask = obs["action_mask"]
+    device = mask.device
+    B = mask.shape[0]
+    n = infer_n({k: obs[k][0] for k in ("action_mask", "memory_mask", "objective")}, max_degree)
+    tables = monomial_tables(n, max_degree)
+    N = tables.size
+    two_n = 2 * n
+    objective = obs["objective"].float()
+    if not torch.isfinite(objective).all():
+        raise ValueError("objective contains NaN or inf")
+    num_memory = obs["memory_mask"].long().sum(1)
+    max_slots = max(1, int(num_memory.max()))
+    owner = obs["memory_term_owner"].long()
+    valid = (owner >= 0) & (owner < num_memory.view(-1, 1))
+    b_of_term = torch.arange(B, device=device).view(-1, 1).expand_as(owner)[valid]
+    slot = owner[valid]
+    mono = obs["memory_term_monomial"].long()[valid]
+    coef = obs["memory_term_coefficient"].float()[valid]
+    mem_row = b_of_term * max_slots + slot
+    eq = obs["equalities"].long()
+    eq_valid = eq >= 0
+    e_max = max(1, int(eq_valid.sum(1).max()))
+    eq = eq[:, :e_max]
+    eq_valid = eq_valid[:, :e_max]
+    is_eq = torch.zeros(B, N + 1, dtype=torch.bool, device=device)
+    is_eq.scatter_(1, torch.where(eq_valid, eq, torch.full_like(eq, N)), True)
+    is_eq[:, N] = False
+    zero = is_eq[:, tables.divisors.to(device)].any(-1)  # [B, N]
+    if actions is None:
+        act_b, act_id = torch.nonzero(mask > 0, as_tuple=True)
+    else:
+        acts = actions.view(B, -1).long()
+        act_b = torch.arange(B, device=device).repeat_interleave(acts.shape[1])
+        act_id = acts.reshape(-1)
+    counts = torch.bincount(act_b, minlength=B).tolist()
+    # candidate products
+    parent_row = act_b * max_slots + act_id // two_n
+    k = act_id % two_n
+    var = k % n
+    negated = k >= n
+    order = torch.argsort(mem_row, stable=True)
+    row_s, mono_s, coef_s = mem_row[order], mono[order], coef[order]
+    per_row = torch.bincount(row_s, minlength=B * max_slots)
+    starts = torch.cumsum(per_row, 0) - per_row
+    per_action = per_row[parent_row]
+    rows = torch.repeat_interleave(torch.arange(act_id.numel(), device=device), per_action)
+    offsets = torch.arange(rows.numel(), device=device) - torch.repeat_interleave(
+        torch.cumsum(per_action, 0) - per_action, per_action
+    )
+    term = starts[parent_row][rows] + offsets
+    alpha = mono_s[term]
+    c = coef_s[term]
+    prod = tables.times_variable.to(device)[alpha, var[rows]]
+    ok = (prod >= 0) & ~zero[act_b[rows], prod.clamp(min=0)]
+    sign = torch.where(negated[rows], -1.0, 1.0)
+    neg = negated[rows]
+    r = torch.cat([rows[ok], rows[neg]])
+    m = torch.cat([prod[ok], alpha[neg]])
+    v = torch.cat([(c * sign)[ok], c[neg]])
+    key = r * N + m
+    uniq, inverse = torch.unique(key, return_inverse=True)
+    summed = torch.zeros(uniq.numel(), dtype=v.dtype, device=device).index_add_(0, inverse, v)
+    nz = summed != 0
+    uniq, summed = uniq[nz], summed[nz]
+    return DecodedBatch(
+        n=n,
+        max_degree=max_degree,
+        size=N,
+        batch=B,
+        max_slots=max_slots,
+        num_memory=num_memory,
+        mem_row=mem_row,
+        mem_monomial=mono,
+        mem_coefficient=coef,
+        equalities=torch.where(eq_valid, eq, torch.zeros_like(eq)),
+        equality_valid=eq_valid,
+        objective=objective,
+        action_sample=act_b,
+        action_id=act_id,
+        counts=counts,
+        term_row=uniq // N,
+        term_monomial=uniq % N,
+        term_value=summed,
+    )

@@ -37,8 +37,10 @@ from stable_baselines3.common.policies import BasePolicy
 from torch import nn
 
 from agents.dqn.features import (
+    DecodedBatch,
     DecodedState,
     action_products,
+    decode_batch,
     decode_observation,
     memory_polynomials,
     monomial_tables,
@@ -164,11 +166,41 @@ class ProofQNetwork(nn.Module):
         return self.head(self.memory_max(ctx, terms), self.equality_max(ctx, terms))
 
     def forward(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Per sample: q of ``actions[b]`` (any shape ``[B, k]``) or, if ``None``, of all legal actions.
+        """Per sample: q of ``actions[b]`` (shape ``[B, k]``) or, if ``None``, of all legal actions.
 
-        Batched: the per-sample first layers are concatenated so that the second layers
-        of ``u``, the set maxima (segment ``amax``) and ``zeta`` run once per batch.
+        Uses the fully batched path (:meth:`batched_preactivations`) when its padded
+        tensors fit in ``batched_limit`` elements, else a per-sample loop.
         """
+        batch = decode_batch(obs, self.max_degree, actions)
+        pre = self.batched_preactivations(batch)
+        if pre is None:
+            return self._forward_per_sample(obs, actions)
+        feats = []
+        for which, (p, valid) in enumerate(pre):
+            if p.shape[1] == 0:
+                feats.append(p.new_zeros(p.shape[0], self.width))
+                continue
+            u = self.u_memory if which == 0 else self.u_equality  # type: ignore[attr-defined]
+            if torch.is_grad_enabled():
+                hidden = torch.relu(u[2](torch.relu(p)))
+                hidden = hidden * valid.unsqueeze(-1)
+            else:
+                hidden = torch.relu_(u[2](torch.relu_(p)))
+                hidden.mul_(valid.unsqueeze(-1))
+            feats.append(hidden.amax(1))
+        q = self.head(feats[0], feats[1])
+        return list(torch.split(q, batch.counts))
+
+    batched_limit = 40_000_000
+
+    def batched_preactivations(
+        self, batch: DecodedBatch
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None:
+        """``((pre_memory [J, M_max, w], valid), (pre_equalities [J, E_max, w], valid))`` or ``None``."""
+        return None
+
+    def _forward_per_sample(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Per-sample first layers, concatenated; second layers, maxima and ``zeta`` batched."""
         batch = obs["action_mask"].shape[0]
         device = obs["action_mask"].device
         pres: list[list[torch.Tensor]] = [[], []]
@@ -195,7 +227,11 @@ class ProofQNetwork(nn.Module):
         for which in (0, 1):
             pre = torch.cat(pres[which]) if pres[which] else torch.zeros(0, self.width, device=device)
             seg = torch.cat(segs[which]) if segs[which] else torch.zeros(0, dtype=torch.long, device=device)
-            hidden = self.second_layer(which)(torch.relu(pre))
+            if torch.is_grad_enabled():
+                hidden = self.second_layer(which)(torch.relu(pre))
+            else:  # in place: the pair tensors dominate memory traffic
+                u = self.u_memory if which == 0 else self.u_equality  # type: ignore[attr-defined]
+                hidden = torch.relu_(u[2](torch.relu_(pre)))
             out = hidden.new_zeros(offset, self.width)
             out = out.scatter_reduce(0, seg.view(-1, 1).expand(-1, self.width), hidden, reduce="amax", include_self=True)
             feats.append(out)
@@ -344,6 +380,65 @@ class SymmetricQNetwork(ProofQNetwork):
         pre = _sparse_rows(terms, inv_a, cols.numel()) @ HW.transpose(0, 1).reshape(cols.numel(), E * w)
         return pre.view(J, E, w) + b
 
+
+    def _full_tensor(self, objective: torch.Tensor, n: int) -> torch.Tensor:
+        """``H_f`` over the whole monomial index (cached per objective)."""
+        key = ("full", n, self.max_degree, str(objective.device), objective.cpu().numpy().tobytes())
+        hit = self._cache.data.get(key)
+        if hit is not None:
+            self._cache.data.move_to_end(key)
+            return hit  # type: ignore[return-value]
+        tables = monomial_tables(n, self.max_degree)
+        everything = torch.arange(tables.size, device=objective.device)
+        f_idx = torch.nonzero(objective).view(-1)
+        H = objective_class_tensor(everything, everything, f_idx, objective[f_idx], tables)
+        self._cache.data[key] = H  # type: ignore[assignment]
+        if len(self._cache.data) > self._cache.size:
+            self._cache.data.popitem(last=False)
+        return H
+
+    def batched_preactivations(self, batch: DecodedBatch):  # type: ignore[override]
+        N, w, K, B = batch.size, self.width, self.num_classes, batch.batch
+        M, E = batch.max_slots, batch.equalities.shape[1]
+        if max(N * N * K, N * N * w * 2, B * max(M, E) * N * w) > self.batched_limit:
+            return None
+        device = batch.objective.device
+        uniq_f, f_of_sample = torch.unique(batch.objective, dim=0, return_inverse=True)
+        U = uniq_f.shape[0]
+        H = torch.stack([self._full_tensor(uniq_f[u], batch.n) for u in range(U)])  # [U, N, N, K]
+        J = int(batch.action_sample.numel())
+        a_sp = torch.sparse_coo_tensor(
+            torch.stack([batch.term_row, batch.action_sample[batch.term_row] * N + batch.term_monomial]),
+            batch.term_value,
+            (J, B * N),
+            device=device,
+            check_invariants=False,
+        ).coalesce()
+        out = []
+        for which in (0, 1):
+            V, bias = self._folded(which)
+            HW = (H.reshape(-1, K) @ V.T).view(U, N, N, w)
+            if which == 0:
+                sample = batch.mem_row // M
+                m_sp = torch.sparse_coo_tensor(
+                    torch.stack([batch.mem_row, f_of_sample[sample] * N + batch.mem_monomial]),
+                    batch.mem_coefficient,
+                    (B * M, U * N),
+                    device=device,
+                    check_invariants=False,
+                ).coalesce()
+                R = (m_sp @ HW.reshape(U * N, N * w)).view(B, M, N, w)
+                valid = torch.arange(M, device=device).view(1, -1) < batch.num_memory.view(-1, 1)
+                S = M
+            else:
+                R = HW[f_of_sample.view(-1, 1), batch.equalities]  # [B, E, N, w]
+                valid = batch.equality_valid
+                S = E
+            rhs = R.permute(0, 2, 1, 3).reshape(B * N, S * w)
+            pre = (a_sp @ rhs).view(J, S, w) + bias
+            out.append((pre, valid[batch.action_sample]))
+        return out[0], out[1]
+
     # -- reference (explicit z) ------------------------------------------------------------
     def reference_q_values(self, state: DecodedState, actions: torch.Tensor) -> torch.Tensor:
         """Slow reference: explicit ``z`` per (set element, action) pair, then ``W``, ``u``, ``zeta``."""
@@ -437,6 +532,39 @@ class VanillaQNetwork(ProofQNetwork):
         pa = self._action_dense(ctx, terms) @ Va.T
         pf = Vf @ self._objective_dense(ctx)
         return pa.unsqueeze(1) + pe.unsqueeze(0) + pf + b
+
+
+
+    def batched_preactivations(self, batch: DecodedBatch):  # type: ignore[override]
+        N, B, w = batch.size, batch.batch, self.width
+        M, E = batch.max_slots, batch.equalities.shape[1]
+        J = int(batch.action_sample.numel())
+        if batch.n != self.n:
+            raise ValueError(f"the vanilla network was built for n={self.n}, got n={batch.n}")
+        if J * max(M, E) * w > self.batched_limit:
+            return None
+        device = batch.objective.device
+        a_dense = torch.zeros(J, N, device=device).index_put_(
+            (batch.term_row, batch.term_monomial), batch.term_value, accumulate=True
+        )
+        m_dense = torch.zeros(B * M, N, device=device).index_put_(
+            (batch.mem_row, batch.mem_monomial), batch.mem_coefficient, accumulate=True
+        )
+        out = []
+        for which in (0, 1):
+            Vx, Vf, Va, bias = self._folded(which)
+            pa = a_dense @ Va.T  # [J, w]
+            pf = batch.objective @ Vf.T  # [B, w]
+            if which == 0:
+                px = (m_dense @ Vx.T).view(B, M, w)
+                valid = torch.arange(M, device=device).view(1, -1) < batch.num_memory.view(-1, 1)
+            else:
+                px = Vx.T[batch.equalities]  # [B, E, w]
+                valid = batch.equality_valid
+            s = batch.action_sample
+            pre = pa.unsqueeze(1) + px[s] + (pf[s] + bias).unsqueeze(1)
+            out.append((pre, valid[s]))
+        return out[0], out[1]
 
 
 def make_q_network(architecture: str, n: int, max_degree: int, width: int, feature_dim: int | None = None) -> ProofQNetwork:

@@ -36,6 +36,10 @@ MAX_ABS_ENTRY = 1000
 MAX_DIMENSION = 10
 MAX_HYPERPLANE_ROWS = 40
 MAX_VERTEX_ROWS = 5000
+# Exact normality enumerates the Hilbert basis (at least every lattice point of P); it is
+# skipped (normal=None) when the bounding box of P holds more lattice points than this.
+# The largest d=6 dataset polytope has 7.5e5; the paper's 8-d Figure 1 example 1.1e9.
+MAX_NORMALITY_BOX = 1e8
 
 
 class ParseError(ValueError):
@@ -49,6 +53,7 @@ class Limits:
     max_abs_entry: int = MAX_ABS_ENTRY
     max_dimension: int = MAX_DIMENSION
     max_rows: int | None = None  # default depends on the representation
+    max_normality_box: float | None = MAX_NORMALITY_BOX  # None: no limit
 
 
 @dataclass
@@ -232,7 +237,7 @@ def check_hyperplane(
     report.lattice = True
     report.reflexive = True  # integer rows + lattice polytope: P^dual = conv(w_i) is lattice
     report.smooth, smooth_reason = _smooth(polyhedron, smooth_method)
-    _set_normal(report, polyhedron, normality)
+    _set_normal(report, polyhedron, normality, limits)
     report.reason = smooth_reason or (None if report.normal is not False else "not normal")
     return report
 
@@ -283,7 +288,7 @@ def check_vertices(
         report.reason = report.reason or smooth_reason
     except geometry.NormalizFailure as error:
         return _failure(report, error)
-    _set_normal(report, polyhedron, normality)
+    _set_normal(report, polyhedron, normality, limits)
     if report.normal is False and report.reason is None:
         report.reason = "not normal"
     return report
@@ -303,7 +308,7 @@ def _normality_mode(normality: bool | str) -> str:
 
 
 def _set_normal(report: PropertyReport, polyhedron: geometry.Polyhedron,
-                normality: bool | str) -> None:
+                normality: bool | str, limits: Limits | None) -> None:
     mode = _normality_mode(normality)
     if mode == "skip":
         report.normal = None
@@ -314,6 +319,16 @@ def _set_normal(report: PropertyReport, polyhedron: geometry.Polyhedron,
         report.notes.append(
             "normal by the classification: every smooth reflexive polytope of dimension <= 8 "
             "is normal (not recomputed; use normality='exact')"
+        )
+        return
+    limit = (limits or Limits()).max_normality_box
+    vertices = polyhedron.vertex_numerators.astype(float)
+    box = float(np.prod(vertices.max(axis=0) - vertices.min(axis=0) + 1.0))
+    if limit is not None and box > limit:
+        report.normal = None
+        report.notes.append(
+            f"normality not computed: the bounding box holds {box:.3g} lattice points "
+            f"(limit {limit:.3g}, see Limits.max_normality_box)"
         )
         return
     try:

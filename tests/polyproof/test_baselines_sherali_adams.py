@@ -245,3 +245,12 @@ def test_n20_up_to_level5_certified(seed: int) -> None:
         previous = result.bound_exact
         _check_result(result, problem, level)
         assert _independent_bound(result.proof) == result.bound_exact
+
+
+def test_presolve_on_and_off_agree() -> None:
+    problem = stable_set_from_graph(random_graph(14, np.random.default_rng(7)))
+    for level in (3, 4):
+        off = sherali_adams_bound(problem, level, presolve=False)
+        on = sherali_adams_bound(problem, level, presolve=True)
+        assert off.bound_exact == on.bound_exact
+        _check_result(on, problem, level)

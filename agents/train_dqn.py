@@ -1,0 +1,372 @@
+"""Train the symmetry-invariant DQN prover on PolyProof-v0.
+
+Usage::
+
+    python agents/train_dqn.py --config configs/dqn_cpu.yaml [--override key=value ...] [--resume]
+
+Writes under ``run_dir``: TensorBoard events and SB3's progress.csv (``tb/``), the
+validation learning curve (``curve.csv``: mean final bound on fixed validation graphs),
+checkpoints (``checkpoint/``: model.zip with optimizer, replay_buffer.pkl, state.pkl with
+every RNG state, the env's episode in progress and the curve so far), the final model
+(``model.zip``) and the held-out evaluation (``final_eval.json``).
+
+``--resume`` continues from ``run_dir/checkpoint`` with nothing lost: replay buffer,
+optimizer state, step and update counters, the python/numpy/torch RNG states, the
+exploration RNG and the environment's current episode (replayed action by action). A run
+resumed from a checkpoint reproduces the uninterrupted run exactly (tested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import os
+import pickle
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # allow `python agents/train_dqn.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+from tqdm import tqdm
+
+from agents.dqn import ProofDQN
+from agents.dqn.runner import ReplayableEnv, find_wrapper, restore_env_state, run_greedy_episode
+from envs.polyproof.env import PolyProofEnv
+from envs.polyproof.generator import RandomStableSetGenerator
+from envs.polyproof.problem import Problem
+
+
+@dataclass
+class TrainArgs:
+    """All options (YAML keys). Defaults are the paper's (Fawzi et al. 2019, App. B.4)."""
+
+    # environment
+    n: int = 25
+    p_low: float = 0.5
+    p_high: float = 1.0
+    max_steps: int = 100
+    max_degree: int = 2
+    invalid_action_penalty: float = 1.0
+    # network
+    architecture: str = "symmetric"  # or "vanilla"
+    width: int = 500
+    feature_dim: int | None = None
+    # DQN
+    total_timesteps: int = 1_000_000
+    learning_rate: float = 1e-5
+    optimizer: str = "rmsprop"  # or "adam"
+    batch_size: int = 32
+    gamma: float = 0.99
+    buffer_size: int = 100_000
+    learning_starts: int = 1000
+    train_freq: int = 4
+    gradient_steps: int = 1
+    target_update_interval: int = 1000
+    exploration_initial_eps: float = 0.1
+    exploration_final_eps: float = 0.1
+    exploration_fraction: float = 0.0
+    loss: str = "l1"
+    double_q: bool = False
+    max_grad_norm: float | None = 10.0
+    # run
+    seed: int = 0
+    run_dir: str = "runs/dqn_paper"
+    device: str = "auto"
+    torch_threads: int = 0  # 0: torch default
+    checkpoint_every: int = 10_000
+    eval_every: int = 10_000
+    eval_graphs: int = 20
+    eval_seed: int = 12345
+    final_eval_graphs: int = 50
+    final_eval_seed: int = 54321
+    save_replay_buffer: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.architecture not in ("symmetric", "vanilla"):
+            raise ValueError(f"architecture must be 'symmetric' or 'vanilla', got {self.architecture!r}")
+        if self.optimizer not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {self.optimizer!r}")
+        for name in ("n", "max_steps", "width", "total_timesteps", "batch_size", "train_freq", "checkpoint_every", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.checkpoint_every % self.eval_every:
+            raise ValueError("checkpoint_every must be a multiple of eval_every")
+        if self.eval_every % self.train_freq:
+            raise ValueError("eval_every must be a multiple of train_freq (exact resume)")
+        if not (0.0 <= self.p_low <= self.p_high <= 1.0):
+            raise ValueError("need 0 <= p_low <= p_high <= 1")
+        if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
+            raise ValueError("learning_rate must be a positive finite number")
+
+
+def load_args(config: str | None, overrides: list[str]) -> TrainArgs:
+    data: dict[str, Any] = {}
+    if config:
+        with open(config, encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config}: the config must be a mapping")
+        data.update(loaded)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--override expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        data[key.strip()] = yaml.safe_load(value)
+    names = {f.name for f in dataclasses.fields(TrainArgs)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown config keys: {unknown}")
+    args = TrainArgs(**data)
+    args.validate()
+    return args
+
+
+# -- construction ---------------------------------------------------------------------------------
+def make_env(args: TrainArgs) -> PolyProofEnv:
+    return PolyProofEnv(
+        n=args.n,
+        p_range=(args.p_low, args.p_high),
+        max_steps=args.max_steps,
+        max_degree=args.max_degree,
+        invalid_action_penalty=args.invalid_action_penalty,
+    )
+
+
+def make_vec_env(args: TrainArgs) -> DummyVecEnv:
+    return DummyVecEnv([lambda: Monitor(ReplayableEnv(make_env(args)))])
+
+
+def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
+    optimizer = torch.optim.RMSprop if args.optimizer == "rmsprop" else torch.optim.Adam
+    return ProofDQN(
+        "ProofDQNPolicy",
+        vec_env,
+        learning_rate=args.learning_rate,
+        buffer_size=args.buffer_size,
+        learning_starts=args.learning_starts,
+        batch_size=args.batch_size,
+        gamma=args.gamma,
+        train_freq=args.train_freq,
+        gradient_steps=args.gradient_steps,
+        target_update_interval=args.target_update_interval,
+        exploration_initial_eps=args.exploration_initial_eps,
+        exploration_final_eps=args.exploration_final_eps,
+        exploration_fraction=args.exploration_fraction,
+        exploration_total_timesteps=args.total_timesteps,
+        loss=args.loss,
+        double_q=args.double_q,
+        max_grad_norm=args.max_grad_norm,
+        policy_kwargs={
+            "architecture": args.architecture,
+            "width": args.width,
+            "feature_dim": args.feature_dim,
+            "max_degree": args.max_degree,
+            "optimizer_class": optimizer,
+        },
+        seed=args.seed,
+        device=args.device,
+    )
+
+
+def held_out_problems(n: int, count: int, seed: int, p_range: tuple[float, float] = (0.5, 1.0)) -> list[Problem]:
+    """``count`` random stable-set problems on G(n, p), p ~ U[p_range], from ``seed``."""
+    rng = np.random.default_rng(seed)
+    generator = RandomStableSetGenerator(n=n, p_range=p_range)
+    return [generator(rng) for _ in range(count)]
+
+
+def validation_bound(model: ProofDQN, args: TrainArgs, problems: list[Problem]) -> float:
+    env = make_env(args)
+    bounds = [run_greedy_episode(model.policy, env, p).bound for p in problems]
+    return float(np.mean(bounds))
+
+
+# -- checkpoints ------------------------------------------------------------------------------------
+def rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]) -> Path:
+    run_dir = Path(args.run_dir)
+    final = run_dir / "checkpoint"
+    tmp = run_dir / "checkpoint.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    if args.save_replay_buffer:
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
+    replayable = find_wrapper(vec_env.envs[0], ReplayableEnv)
+    state = {
+        "rng": rng_state(),
+        "env": replayable.get_state(),
+        "curve": curve,
+        "args": asdict(args),
+        "num_timesteps": model.num_timesteps,
+    }
+    with open(tmp / "state.pkl", "wb") as fh:
+        pickle.dump(state, fh)
+    if final.exists():
+        old = run_dir / "checkpoint.old"
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    return final
+
+
+def load_checkpoint(args: TrainArgs, vec_env: DummyVecEnv) -> tuple[ProofDQN, list[dict]]:
+    ckpt = Path(args.run_dir) / "checkpoint"
+    if not (ckpt / "model.zip").exists():
+        raise FileNotFoundError(f"no checkpoint in {ckpt}")
+    with open(ckpt / "state.pkl", "rb") as fh:
+        state = pickle.load(fh)
+    model = ProofDQN.load(ckpt / "model.zip", env=vec_env, device=args.device)
+    if (ckpt / "replay_buffer.pkl").exists():
+        model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+    vec_env._seeds = [None] * vec_env.num_envs  # never re-seed the env on resume
+    obs = restore_env_state(vec_env.envs[0], state["env"])
+    last = model._last_obs
+    if last is not None:
+        for key, value in obs.items():
+            if not np.array_equal(np.asarray(last[key])[0], value):
+                raise RuntimeError(f"replayed env state differs from the saved observation ({key})")
+    model._last_obs = {k: np.asarray(v)[None] for k, v in obs.items()}
+    set_rng_state(state["rng"])
+    return model, list(state["curve"])
+
+
+# -- main -------------------------------------------------------------------------------------------
+class _StepBar(BaseCallback):
+    def __init__(self, bar: tqdm) -> None:
+        super().__init__()
+        self.bar = bar
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.training_env.num_envs)
+        return True
+
+
+def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQN:
+    """Train (or resume) according to ``args``; returns the final model."""
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / "config.yaml", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(asdict(args), fh, sort_keys=False)
+    vec_env = make_vec_env(args)
+    if resume:
+        model, curve = load_checkpoint(args, vec_env)
+    else:
+        if (run_dir / "checkpoint").exists():
+            raise FileExistsError(f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir")
+        model = make_model(args, vec_env)
+        curve = []
+    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
+    validation = held_out_problems(args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high))
+    bar = tqdm(total=args.total_timesteps, initial=model.num_timesteps, desc="DQN", disable=quiet, dynamic_ncols=True)
+    start = time.time()
+    first = not resume
+    while model.num_timesteps < args.total_timesteps:
+        chunk = min(args.eval_every - model.num_timesteps % args.eval_every, args.total_timesteps - model.num_timesteps)
+        model.learn(chunk, callback=_StepBar(bar), reset_num_timesteps=first, log_interval=10)
+        first = False
+        at_eval = model.num_timesteps % args.eval_every == 0 or model.num_timesteps >= args.total_timesteps
+        if at_eval:
+            bound = validation_bound(model, args, validation)
+            row = {"step": model.num_timesteps, "mean_bound": bound, "wall_seconds": round(time.time() - start, 1)}
+            curve.append(row)
+            model.logger.record("eval/mean_bound", bound)
+            model.logger.dump(model.num_timesteps)
+            with open(run_dir / "curve.csv", "w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(row))
+                writer.writeheader()
+                writer.writerows(curve)
+            bar.set_postfix(val_bound=f"{bound:.3f}")
+        if model.num_timesteps % args.checkpoint_every == 0 or model.num_timesteps >= args.total_timesteps:
+            save_checkpoint(model, vec_env, args, curve)
+    bar.close()
+    model.save(run_dir / "model.zip")
+    final_evaluation(model, args, quiet=quiet)
+    return model
+
+
+def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> dict[str, Any]:
+    """Held-out graphs at the training n: agent (certified) vs random prover and n/3."""
+    if args.final_eval_graphs <= 0:
+        return {}
+    from envs.polyproof.graphs import stability_number  # noqa: F401  (alpha is attached by the generator)
+
+    problems = held_out_problems(args.n, args.final_eval_graphs, args.final_eval_seed, (args.p_low, args.p_high))
+    env = make_env(args)
+    rng = np.random.default_rng(args.final_eval_seed)
+    agent, rand, alpha = [], [], []
+    for p in tqdm(problems, desc="final eval", disable=quiet):
+        agent.append(run_greedy_episode(model.policy, env, p, certify=True).bound)
+        rand.append(run_greedy_episode(None, env, p, rng=rng).bound)
+        alpha.append(float(p.known_optimum))
+    result = {
+        "n": args.n,
+        "graphs": len(problems),
+        "max_steps": args.max_steps,
+        "agent_mean_bound_certified": float(np.mean(agent)),
+        "random_mean_bound": float(np.mean(rand)),
+        "mean_alpha": float(np.mean(alpha)),
+        "sherali_adams_l3_floor_n_over_3": args.n / 3,
+    }
+    with open(Path(args.run_dir) / "final_eval.json", "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=2)
+    if not quiet:
+        print(json.dumps(result, indent=2))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML file with TrainArgs keys")
+    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
+    parser.add_argument("--resume", action="store_true", help="continue from run_dir/checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    ns = parser.parse_args(argv)
+    args = load_args(ns.config, ns.override)
+    os.makedirs(args.run_dir, exist_ok=True)
+    train(args, resume=ns.resume, quiet=ns.quiet)
+
+
+if __name__ == "__main__":
+    main()
