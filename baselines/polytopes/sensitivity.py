@@ -67,13 +67,28 @@ def make_samples(d: int, n: int, seed: int, reembed: bool) -> list[dict]:
         changed, change = modify(rows, rng)
         zero_row = bool((~changed.any(axis=1)).any())
         changed = changed[changed.any(axis=1)]
-        samples.append({"sample": sample, "index": index, "change": change,
-                        "zero_row": zero_row, "matrix": changed.tolist()})
+        samples.append(
+            {
+                "sample": sample,
+                "index": index,
+                "change": change,
+                "zero_row": zero_row,
+                "matrix": changed.tolist(),
+            }
+        )
     return samples
 
 
-def run(d: int, n: int, seed: int, out: Path, workers: int, normality: str,
-        reembed: bool, chunk: int = 50) -> dict:
+def run(
+    d: int,
+    n: int,
+    seed: int,
+    out: Path,
+    workers: int,
+    normality: str,
+    reembed: bool,
+    chunk: int = 50,
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"sensitivity_d{d}" + ("_reembed" if reembed else "")
     samples_path = out / f"{stem}_samples.jsonl"
@@ -84,13 +99,15 @@ def run(d: int, n: int, seed: int, out: Path, workers: int, normality: str,
             done[record["sample"]] = record
     samples = [s for s in make_samples(d, n, seed, reembed) if s["sample"] not in done]
     start = time.perf_counter()
-    with open(samples_path, "a", encoding="utf-8") as handle, tqdm(
-        total=n, initial=len(done), desc=f"sensitivity d={d}", unit="polytope"
-    ) as bar:
+    with (
+        open(samples_path, "a", encoding="utf-8") as handle,
+        tqdm(total=n, initial=len(done), desc=f"sensitivity d={d}", unit="polytope") as bar,
+    ):
         for offset in range(0, len(samples), chunk):
             batch = samples[offset : offset + chunk]
-            reports = check_many([s["matrix"] for s in batch], workers=workers,
-                                 progress=False, normality=normality)
+            reports = check_many(
+                [s["matrix"] for s in batch], workers=workers, progress=False, normality=normality
+            )
             for sample, report in zip(batch, reports, strict=True):
                 record = {**sample, **report.to_dict()}
                 done[sample["sample"]] = record
@@ -101,7 +118,11 @@ def run(d: int, n: int, seed: int, out: Path, workers: int, normality: str,
     records = [done[i] for i in range(n)]
     counts = {name: int(sum(bool(r[name]) for r in records)) for name in PROPERTIES}
     summary = {
-        "d": d, "n": n, "seed": seed, "reembed": reembed, "normality": normality,
+        "d": d,
+        "n": n,
+        "seed": seed,
+        "reembed": reembed,
+        "normality": normality,
         "counts": counts,
         "zero_row": int(sum(r["zero_row"] for r in records)),
         "paper_8d_per_1000": PAPER_8D,
@@ -118,9 +139,11 @@ def run(d: int, n: int, seed: int, out: Path, workers: int, normality: str,
 
 def print_table(summary: dict) -> None:
     d, n = summary["d"], summary["n"]
-    print(f"\nOne-entry changes of {n} d={d} polytopes"
-          f"{' (random re-embedding)' if summary['reembed'] else ' (Obro embedding)'}"
-          f", normality={summary['normality']}")
+    print(
+        f"\nOne-entry changes of {n} d={d} polytopes"
+        f"{' (random re-embedding)' if summary['reembed'] else ' (Obro embedding)'}"
+        f", normality={summary['normality']}"
+    )
     print(f"{'property':<10} {'d=' + str(d):>8} {'paper d=8':>10}")
     for name in PROPERTIES:
         print(f"{name:<10} {summary['counts'][name]:>8} {PAPER_8D.get(name, ''):>10}")
@@ -128,8 +151,9 @@ def print_table(summary: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--d", type=int, default=6)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
@@ -138,8 +162,7 @@ def main() -> None:
     parser.add_argument("--reembed", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("results/polytopes"))
     args = parser.parse_args()
-    summary = run(args.d, args.n, args.seed, args.out, args.workers, args.normality,
-                  args.reembed)
+    summary = run(args.d, args.n, args.seed, args.out, args.workers, args.normality, args.reembed)
     print_table(summary)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -12,8 +13,19 @@ from tqdm import tqdm
 from envs.polytopes.properties import PropertyReport, check
 
 
-def _check_chunk(chunk: Sequence[Any], representation: str, options: dict[str, Any]
-                 ) -> list[PropertyReport]:
+def pool_context() -> multiprocessing.context.BaseContext:
+    """Process start method for worker pools.
+
+    Normaliz uses OpenMP; forking a process after OpenMP ran deadlocks the child, so
+    workers start from a clean ``forkserver`` (or ``spawn`` where that is unavailable).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _check_chunk(
+    chunk: Sequence[Any], representation: str, options: dict[str, Any]
+) -> list[PropertyReport]:
     return [check(matrix, representation, **options) for matrix in chunk]
 
 
@@ -40,7 +52,7 @@ def check_many(
                 reports.extend(worker(chunk))
                 bar.update(len(chunk))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
                 for result in pool.map(worker, chunks):
                     reports.extend(result)
                     bar.update(len(result))

@@ -34,23 +34,34 @@ def read_blocks(text: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m envs.polytopes.check", description=__doc__,
+        prog="python -m envs.polytopes.check",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="input file, or - for stdin")
-    parser.add_argument("--representation", choices=("hyperplane", "vertices"),
-                        default="hyperplane")
-    parser.add_argument("--normality", choices=("exact", "auto", "skip"), default="exact",
-                        help="exact: Normaliz always; auto: smooth reflexive d<=8 is normal "
-                             "by the classification; skip: do not check")
+    parser.add_argument(
+        "--representation", choices=("hyperplane", "vertices"), default="hyperplane"
+    )
+    parser.add_argument(
+        "--normality",
+        choices=("exact", "auto", "skip"),
+        default="exact",
+        help="exact: Normaliz always; auto: smooth reflexive d<=8 is normal "
+        "by the classification; skip: do not check",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--summary", action="store_true", help="print counts to stderr")
     args = parser.parse_args(argv)
     text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
     blocks = read_blocks(text)
-    reports = check_many(blocks, args.representation, workers=args.workers,
-                         progress=not args.no_progress, normality=args.normality)
+    reports = check_many(
+        blocks,
+        args.representation,
+        workers=args.workers,
+        progress=not args.no_progress,
+        normality=args.normality,
+    )
     for block_number, report in enumerate(reports):
         record = {"block": block_number, **report.to_dict()}
         print(json.dumps(record))

@@ -36,12 +36,20 @@ import numpy as np
 from tqdm import tqdm
 
 from envs.polytopes import geometry, magma_format, normal_form
+from envs.polytopes.batch import pool_context
 
 PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_DIMENSIONS = (2, 3, 4, 5, 6)
 KNOWN_COUNTS = {1: 1, 2: 5, 3: 18, 4: 124, 5: 866, 6: 7622, 7: 72256, 8: 749892}
-SOURCE_FOLDERS = {2: "smoothfano", 3: "smoothfano", 4: "smoothfano", 5: "smoothfano",
-                  6: "smoothfano", 7: "smoothfano7", 8: "smoothfano8"}
+SOURCE_FOLDERS = {
+    2: "smoothfano",
+    3: "smoothfano",
+    4: "smoothfano",
+    5: "smoothfano",
+    6: "smoothfano",
+    7: "smoothfano7",
+    8: "smoothfano8",
+}
 REPRESENTATIONS = ("hyperplane", "vertices")
 SPLITS = (None, "half_a", "half_b")
 
@@ -86,8 +94,11 @@ def _convert_many(rows_list: Sequence[np.ndarray]) -> list[tuple[np.ndarray, byt
     return [convert_entry(rows) for rows in rows_list]
 
 
-def pack(ids: Sequence[int], rows_list: Sequence[np.ndarray],
-         converted: Sequence[tuple[np.ndarray, bytes]]) -> dict[str, np.ndarray]:
+def pack(
+    ids: Sequence[int],
+    rows_list: Sequence[np.ndarray],
+    converted: Sequence[tuple[np.ndarray, bytes]],
+) -> dict[str, np.ndarray]:
     """Pack ragged lists into flat arrays for ``np.savez_compressed``."""
     rows_list = list(rows_list)
     vertices_list = [vertices for vertices, _ in converted]
@@ -148,7 +159,7 @@ def build(
     parts_dir.mkdir(parents=True, exist_ok=True)
     files = magma_format.block_files(folder)
     part_paths: list[Path] = []
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=pool_context()) as pool:
         bar = tqdm(files, desc=f"converting d={d}", unit="block", disable=not progress)
         next_id = 1
         for path in bar:
@@ -166,8 +177,11 @@ def build(
             converted: list[tuple[np.ndarray, bytes]] = []
             for chunk in pool.map(_convert_many, _chunks(rows_list, 25)):
                 converted.extend(chunk)
-            arrays = pack([e.grdb_id for e in selected], rows_list, converted) if selected else {
-                "ids": np.zeros(0, dtype=np.int32)}
+            arrays = (
+                pack([e.grdb_id for e in selected], rows_list, converted)
+                if selected
+                else {"ids": np.zeros(0, dtype=np.int32)}
+            )
             tmp = part_path.with_suffix(".tmp.npz")
             np.savez_compressed(tmp, n_in_block=len(entries), **arrays)
             tmp.replace(part_path)
@@ -285,15 +299,26 @@ def half_of(d: int, index: int, seed: int = 0, n: int | None = None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m envs.polytopes.dataset", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m envs.polytopes.dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build_parser = sub.add_parser("build", help="convert Magma block files into .npz")
     build_parser.add_argument("--dims", type=int, nargs="+", required=True)
-    build_parser.add_argument("--source", type=Path, default=None,
-                              help="folder holding smoothfano/, smoothfano7/, smoothfano8/")
-    build_parser.add_argument("--cache-dir", type=Path, default=None,
-                              help="output folder (default: package data for d<=6, cache for d>=7)")
+    build_parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="folder holding smoothfano/, smoothfano7/, smoothfano8/",
+    )
+    build_parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="output folder (default: package data for d<=6, cache for d>=7)",
+    )
     build_parser.add_argument("--workers", type=int, default=2)
     info_parser = sub.add_parser("info", help="print counts of the available datasets")
     info_parser.add_argument("--cache-dir", type=Path, default=None)

@@ -151,8 +151,9 @@ class Polyhedron:
         return bool(np.all(self.vertex_denominators == 1))
 
 
-def _incidence(numerators: np.ndarray, denominators: np.ndarray, normals: np.ndarray,
-               offsets: np.ndarray) -> np.ndarray:
+def _incidence(
+    numerators: np.ndarray, denominators: np.ndarray, normals: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
     """``tight[k, f]``: ``normals[f] . (num_k / den_k) + offsets[f] == 0`` exactly."""
     values = numerators @ normals.T + np.multiply.outer(denominators, offsets)
     return np.asarray(values == 0, dtype=bool)
@@ -243,14 +244,20 @@ def smooth_by_facets(polyhedron: Polyhedron) -> tuple[bool, str | None]:
     bad = np.flatnonzero(counts != dim)
     if bad.size:
         k = int(bad[0])
-        return False, f"vertex {_format_vertex(polyhedron, k)} lies on {int(counts[k])} facets, not d={dim}"
+        return (
+            False,
+            f"vertex {_format_vertex(polyhedron, k)} lies on {int(counts[k])} facets, not d={dim}",
+        )
     facet_index = np.nonzero(polyhedron.tight)[1].reshape(-1, dim)
     stack = polyhedron.facet_normals[facet_index]
     ok = abs_det_is_one(stack)
     if not ok.all():
         k = int(np.flatnonzero(~ok)[0])
         det = exact_det(stack[k])
-        return False, f"facet normals at vertex {_format_vertex(polyhedron, k)} have |det| = {abs(det)}"
+        return (
+            False,
+            f"facet normals at vertex {_format_vertex(polyhedron, k)} have |det| = {abs(det)}",
+        )
     return True, None
 
 
@@ -289,10 +296,16 @@ def smooth_by_edges(polyhedron: Polyhedron) -> tuple[bool, str | None]:
         neighbours[j].append(i)
     for k, around in enumerate(neighbours):
         if len(around) != dim:
-            return False, f"vertex {_format_vertex(polyhedron, k)} has {len(around)} edges, not d={dim}"
+            return (
+                False,
+                f"vertex {_format_vertex(polyhedron, k)} has {len(around)} edges, not d={dim}",
+            )
         directions = np.array([primitive(vertices[j] - vertices[k]) for j in around])
         if abs(exact_det(directions)) != 1:
-            return False, f"primitive edge directions at vertex {_format_vertex(polyhedron, k)} are not a Z-basis"
+            return (
+                False,
+                f"primitive edge directions at vertex {_format_vertex(polyhedron, k)} are not a Z-basis",
+            )
     return True, None
 
 

@@ -99,9 +99,7 @@ class DatasetIndex:
         reference_form = normal_form.canonical_form(reference)
         if not np.array_equal(form.matrix, reference_form.matrix):
             raise RuntimeError("key collision between different canonical forms")
-        transform = normal_form.unimodular_map(
-            reference[reference_form.order], rows[form.order]
-        )
+        transform = normal_form.unimodular_map(reference[reference_form.order], rows[form.order])
         if transform is None:
             # Same projection but no GL_d(Z) map (e.g. 2 W): not lattice equivalent.
             return Identification(

@@ -86,7 +86,9 @@ def read_block(path: str | os.PathLike[str], first_id: int) -> list[BlockEntry]:
                 continue
             raise DataFormatError(f"{path}:{line_number}: empty line")
         if not text.isdigit():
-            raise DataFormatError(f"{path}:{line_number}: not a non-negative integer: {text[:40]!r}")
+            raise DataFormatError(
+                f"{path}:{line_number}: not a non-negative integer: {text[:40]!r}"
+            )
         if base is None:
             base = int(text)
             if base < 2:

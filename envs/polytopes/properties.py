@@ -265,7 +265,9 @@ def check_vertices(
     try:
         polyhedron, affine_dimension = geometry.vertex_polytope(points)
         report.n_vertices = int(polyhedron.vertex_numerators.shape[0])
-        report.irredundant = report.n_vertices == len({tuple(row) for row in points.tolist()}) == len(points)
+        report.irredundant = (
+            report.n_vertices == len({tuple(row) for row in points.tolist()}) == len(points)
+        )
         if affine_dimension < report.dimension:
             report.reason = f"not full-dimensional (affine dimension {affine_dimension})"
             if _normality_mode(normality) == "skip":
@@ -307,8 +309,12 @@ def _normality_mode(normality: bool | str) -> str:
     return normality
 
 
-def _set_normal(report: PropertyReport, polyhedron: geometry.Polyhedron,
-                normality: bool | str, limits: Limits | None) -> None:
+def _set_normal(
+    report: PropertyReport,
+    polyhedron: geometry.Polyhedron,
+    normality: bool | str,
+    limits: Limits | None,
+) -> None:
     mode = _normality_mode(normality)
     if mode == "skip":
         report.normal = None

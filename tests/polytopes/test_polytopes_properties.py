@@ -90,7 +90,9 @@ def test_paper_appendix_b_both_representations() -> None:
     assert vertices.all
     polyhedron = geometry.hyperplane_polyhedron(parse_matrix(APPENDIX_B_HYPERPLANE))
     computed = {tuple(int(v) for v in row) for row in polyhedron.vertex_numerators}
-    listed = {tuple(row) for row in parse_matrix(APPENDIX_B_VERTICES, representation="vertices").tolist()}
+    listed = {
+        tuple(row) for row in parse_matrix(APPENDIX_B_VERTICES, representation="vertices").tolist()
+    }
     assert computed == listed
 
 
@@ -170,7 +172,9 @@ def test_smoothness_formulations_agree_on_dataset(d: int) -> None:
 def _perturb(rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows = rows.copy()
     i, j = rng.integers(rows.shape[0]), rng.integers(rows.shape[1])
-    rows[i, j] = rng.choice([-1, 1]) if rows[i, j] == 0 else 0 if abs(rows[i, j]) == 1 else rows[i, j]
+    rows[i, j] = (
+        rng.choice([-1, 1]) if rows[i, j] == 0 else 0 if abs(rows[i, j]) == 1 else rows[i, j]
+    )
     return rows
 
 
