@@ -159,7 +159,6 @@ def triplet_classes(
 
     Direct computation of the 7 Venn-region counts (the reference implementation).
     """
-    ids, _ = class_tables(max_degree)
     base = max_degree + 1
     allv = torch.cat([alpha, beta, gamma], dim=-1)  # [..., 3D]
     present = allv >= 0
@@ -175,10 +174,18 @@ def triplet_classes(
     for r, region in enumerate(REGION_MASKS):
         count = ((mask == region) & first).sum(-1)
         code = code + count * base**r
-    lookup = torch.full((base**7,), -1, dtype=torch.long, device=allv.device)
+    return _venn_lookup(max_degree).to(allv.device)[code]
+
+
+@lru_cache(maxsize=8)
+def _venn_lookup(max_degree: int) -> torch.Tensor:
+    """Class id of each mixed-radix code of the 7 region counts (-1: impossible)."""
+    ids, _ = class_tables(max_degree)
+    base = max_degree + 1
+    lookup = torch.full((base**7,), -1, dtype=torch.long)
     for counts, k in ids.items():
         lookup[sum(c * base**r for r, c in enumerate(counts))] = k
-    return lookup[code]
+    return lookup
 
 
 def objective_class_tensor(

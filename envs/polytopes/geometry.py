@@ -42,7 +42,7 @@ def integer_matrix(rows: list[list[int]], width: int) -> np.ndarray:
     if not rows:
         return np.zeros((0, width), dtype=np.int64)
     biggest = max(abs(value) for row in rows for value in row)
-    dtype = np.int64 if biggest < 2**31 else object
+    dtype = np.int64 if biggest < 2**26 else object  # products stay below 2**63
     return np.array(rows, dtype=dtype).reshape(len(rows), width)
 
 
@@ -318,6 +318,34 @@ def _format_vertex(polyhedron: Polyhedron, k: int) -> str:
 
 
 # ----------------------------------------------------------------------------- normality
+
+
+def lattice_point_bound(polyhedron: Polyhedron) -> float:
+    """Upper bound on the number of lattice points of a compact full-dimensional ``P``.
+
+    For ``d`` linearly independent integer facet normals ``A``, ``x -> A x`` is injective
+    on ``Z^d`` and maps ``P``'s lattice points into the box spanned by ``A``'s values on
+    the vertices. The normals are chosen greedily by smallest extent, so the bound does
+    not blow up under a unimodular change of coordinates (unlike the bounding box).
+    """
+    vertices = polyhedron.vertex_numerators.astype(float) / polyhedron.vertex_denominators.astype(
+        float
+    )[:, None]
+    box = float(np.prod(np.floor(vertices.max(axis=0)) - np.ceil(vertices.min(axis=0)) + 1.0))
+    normals = polyhedron.facet_normals.astype(float)
+    if normals.shape[0] < polyhedron.dimension:
+        return box
+    values = vertices @ normals.T
+    extents = np.floor(values.max(axis=0)) - np.ceil(values.min(axis=0)) + 1.0
+    chosen: list[int] = []
+    for facet in np.argsort(extents, kind="stable"):
+        candidate = chosen + [int(facet)]
+        if np.linalg.matrix_rank(normals[candidate]) == len(candidate):
+            chosen = candidate
+            if len(chosen) == polyhedron.dimension:
+                return min(box, float(np.prod(extents[chosen])))
+    return box
+
 
 
 def is_normal(polyhedron: Polyhedron) -> bool:

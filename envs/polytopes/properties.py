@@ -37,8 +37,7 @@ MAX_DIMENSION = 10
 MAX_HYPERPLANE_ROWS = 40
 MAX_VERTEX_ROWS = 5000
 # Exact normality enumerates the Hilbert basis (at least every lattice point of P); it is
-# skipped (normal=None) when the bounding box of P holds more lattice points than this.
-# The largest d=6 dataset polytope has 7.5e5; the paper's 8-d Figure 1 example 1.1e9.
+# skipped (normal=None) when geometry.lattice_point_bound(P) exceeds this.
 MAX_NORMALITY_BOX = 1e8
 
 
@@ -328,12 +327,11 @@ def _set_normal(
         )
         return
     limit = (limits or Limits()).max_normality_box
-    vertices = polyhedron.vertex_numerators.astype(float)
-    box = float(np.prod(vertices.max(axis=0) - vertices.min(axis=0) + 1.0))
-    if limit is not None and box > limit:
+    bound = geometry.lattice_point_bound(polyhedron)
+    if limit is not None and bound > limit:
         report.normal = None
         report.notes.append(
-            f"normality not computed: the bounding box holds {box:.3g} lattice points "
+            f"normality not computed: P may hold up to {bound:.3g} lattice points "
             f"(limit {limit:.3g}, see Limits.max_normality_box)"
         )
         return

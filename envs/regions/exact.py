@@ -22,9 +22,14 @@ from dataclasses import dataclass, field
 import cdd
 import numpy as np
 
-from envs.regions.lp import SLACK_TOL, SlackLP, box_constraints, normalise_rows
+from envs.regions.lp import SLACK_TOL, SlackLP, box_constraints, new_highs, normalise_rows
 from envs.regions.network import ReLUNetwork
-from envs.regions.tropical import TropicalPolynomial, TropicalRational, network_to_tropical
+from envs.regions.tropical import (
+    TropicalPolynomial,
+    TropicalRational,
+    network_to_tropical,
+    unique_row_inverse,
+)
 
 
 class UnionFind:
@@ -75,13 +80,6 @@ def _group_equal_maps(maps: list[tuple[np.ndarray, np.ndarray]], scale: float) -
     return groups
 
 
-def _maps_equal(lin_a, off_a, lin_b, off_b, scale: float) -> bool:
-    return bool(
-        np.allclose(lin_a, lin_b, rtol=0, atol=1e-7 * scale)
-        and np.allclose(off_a, off_b, rtol=0, atol=1e-7 * scale)
-    )
-
-
 @dataclass
 class RegionResult:
     """Result of an exact count."""
@@ -118,8 +116,22 @@ def _canonical_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:
     sign = np.sign(G[np.arange(G.shape[0]), first])
     sign[sign == 0] = 1.0
     keys = np.round(np.hstack([G * sign[:, None], (h * sign)[:, None]]), 8)
-    _, groups = np.unique(keys, axis=0, return_inverse=True)
-    return groups.reshape(-1)
+    return unique_row_inverse(keys)
+
+
+class _SharedHighs:
+    """One HiGHS object reused for the per-cell LPs (only one cell is processed at a time)."""
+
+    def __init__(self) -> None:
+        self._highs = None
+
+    def get(self):
+        if self._highs is None:
+            self._highs = new_highs()
+        return self._highs
+
+
+_SHARED_HIGHS = _SharedHighs()
 
 
 class _Cell:
@@ -145,8 +157,12 @@ class _Cell:
     @property
     def lp(self) -> SlackLP:
         if self._lp is None:
-            self._lp = SlackLP(self.G, self.h)
+            self._lp = SlackLP(self.G, self.h, highs=_SHARED_HIGHS.get())
         return self._lp
+
+    def release(self) -> None:
+        """Drop the LP (the shared HiGHS object is reused by the next cell)."""
+        self._lp = None
 
 
 def _activation_pattern(network: ReLUNetwork, point: np.ndarray) -> np.ndarray:
@@ -274,13 +290,16 @@ def count_regions_traversal(
 
     start = add_cell(_activation_pattern(network, start_point), start_point)
     queue = deque([start])
+    last_cell: _Cell | None = None
     while queue:
         if max_cells is not None and len(cells) > max_cells:
             raise RuntimeError(f"traversal exceeded max_cells={max_cells}")
         if time_limit is not None and time.perf_counter() - begin > time_limit:
             raise RuntimeError(f"traversal exceeded time_limit={time_limit}s")
         index = queue.popleft()
-        cell = cells[index]
+        if last_cell is not None:
+            last_cell.release()
+        cell = last_cell = cells[index]
         if facet_method == "lp" or interior_points or index == start:
             slack, interior = cell.lp.max_slack()
             num_lps += 1
@@ -366,10 +385,12 @@ def count_regions_traversal(
                 queue.append(neighbour)
 
     union_find = UnionFind(len(cells))
-    for a, b in edges:
-        if _maps_equal(cells[a].out_linear, cells[a].out_offset,
-                       cells[b].out_linear, cells[b].out_offset, scale):
-            union_find.union(a, b)
+    if edges:
+        maps = np.array([np.concatenate([c.out_linear.ravel(), c.out_offset]) for c in cells])
+        pairs = np.array(edges)
+        equal = np.all(np.abs(maps[pairs[:, 0]] - maps[pairs[:, 1]]) <= 1e-7 * scale, axis=1)
+        for a, b in pairs[equal]:
+            union_find.union(int(a), int(b))
     labels = union_find.labels()
     count = int(labels.max()) + 1 if len(labels) else 0
     region_maps: list = [None] * count

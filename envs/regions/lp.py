@@ -44,6 +44,13 @@ def _construct_first_highs_silently() -> None:
 _construct_first_highs_silently()
 
 
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance."""
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
 class LPError(RuntimeError):
     """Raised when HiGHS does not return an optimal solution."""
 
@@ -63,7 +70,7 @@ class SlackLP:
     (HiGHS warm-starts from the previous basis), which makes facet tests on a cell cheap.
     """
 
-    def __init__(self, G: np.ndarray, h: np.ndarray) -> None:
+    def __init__(self, G: np.ndarray, h: np.ndarray, highs: highspy.Highs | None = None) -> None:
         G = np.asarray(G, dtype=float)
         h = np.asarray(h, dtype=float)
         if G.ndim != 2 or h.shape != (G.shape[0],):
@@ -73,8 +80,7 @@ class SlackLP:
         self.num_rows, self.dim = G.shape
         self.G, self.h = G, h
         self.t_col = self.dim
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
+        highs = highs if highs is not None else new_highs()
         lp = highspy.HighsLp()
         num_cols = self.dim + 1
         lp.num_col_ = num_cols

@@ -71,11 +71,11 @@ def test_paper_hexagon() -> None:
 
 
 def test_paper_figure_1() -> None:
-    # Exact normality of this 8-d polytope takes minutes (its box holds 1.1e9 points).
+    # Exact normality of this 8-d polytope takes minutes (lattice point bound ~1e9).
     left = check_hyperplane(FIGURE_1_LEFT, normality="auto")
     assert left.all
     exact = check_hyperplane(FIGURE_1_LEFT)
-    assert exact.normal is None and "bounding box" in exact.notes[-1] and not exact.all
+    assert exact.normal is None and "lattice points" in exact.notes[-1] and not exact.all
     right = check_hyperplane(FIGURE_1_RIGHT)
     # "It still defines a compact polytope, but it no longer has any of the properties
     # reflexive, smooth, normal, nor being a lattice polytope."
@@ -110,6 +110,15 @@ def test_simple_failures() -> None:
     assert not check_hyperplane([[1, 1], [-1, 1], [1, -1], [-1, -1]], smooth_method="edges").smooth
     redundant = check_hyperplane("1 0\n0 1\n-1 -1\n-1 -1\n-1 0")
     assert redundant.irredundant is False
+
+
+def test_large_entries_use_exact_python_integers() -> None:
+    rows = [[1000, -999, 0], [0, 1000, -999], [-999, 0, 1000], [-1, -1, -1]]
+    report = check_hyperplane(rows, limits=Limits(max_abs_entry=10**6))
+    assert report.compact and not report.lattice
+    assert "995003/2997001" in report.reason
+    report = check_hyperplane([[10**5, 1], [1, 10**5], [-1, -1]], limits=Limits(max_abs_entry=10**6))
+    assert report.compact and "-2/99999" in report.reason
 
 
 def test_vertex_representation_failures() -> None:
