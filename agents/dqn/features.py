@@ -62,6 +62,7 @@ def enumerate_classes(n: int | None, max_degree: int) -> list[tuple[int, ...]]:
     return sorted(out)
 
 
+@lru_cache(maxsize=64)
 def num_classes(max_degree: int, n: int | None = None) -> int:
     """Number of equivalence classes (``n=None``: the ``n``-independent value for ``n >= 3D``)."""
     return len(enumerate_classes(n, max_degree))
@@ -167,7 +168,7 @@ def triplet_classes(
     in_g = (allv.unsqueeze(-1) == gamma.unsqueeze(-2)).any(-1) & present
     mask = in_a.long() + 2 * in_b.long() + 4 * in_g.long()
     width = allv.shape[-1]
-    earlier = torch.tril(torch.ones(width, width, dtype=torch.bool, device=allv.device), -1)
+    earlier = _earlier_mask(width).to(allv.device)
     duplicate = ((allv.unsqueeze(-1) == allv.unsqueeze(-2)) & earlier).any(-1)
     first = present & ~duplicate
     code = torch.zeros(allv.shape[:-1], dtype=torch.long, device=allv.device)
@@ -175,6 +176,11 @@ def triplet_classes(
         count = ((mask == region) & first).sum(-1)
         code = code + count * base**r
     return _venn_lookup(max_degree).to(allv.device)[code]
+
+
+@lru_cache(maxsize=8)
+def _earlier_mask(width: int) -> torch.Tensor:
+    return torch.ones(width, width, dtype=torch.bool).tril(-1)
 
 
 @lru_cache(maxsize=8)

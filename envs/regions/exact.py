@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import cdd
 import numpy as np
+from tqdm import tqdm
 
 from envs.regions.lp import SLACK_TOL, SlackLP, box_constraints, new_highs, normalise_rows
 from envs.regions.network import ReLUNetwork
@@ -180,6 +181,66 @@ def _preactivations(layers: list[tuple[np.ndarray, np.ndarray]], points: np.ndar
     return np.concatenate(parts, axis=1) if parts else np.zeros((points.shape[0], 0))
 
 
+def _redundant_rows_cdd(G: np.ndarray, h: np.ndarray) -> set[int]:
+    """Rows of ``G x + h >= 0`` that are redundant (pycddlib, one call)."""
+    matrix = cdd.matrix_from_array(np.hstack([h[:, None], G]).tolist(),
+                                   rep_type=cdd.RepType.INEQUALITY)
+    return set(cdd.redundant_rows(matrix))
+
+
+def _redundant_rows_incremental(
+    G: np.ndarray, h: np.ndarray, interior: np.ndarray, rng: np.random.Generator, num_rays: int,
+) -> set[int]:
+    """Redundant rows of a full-dimensional polyhedron with a known interior point.
+
+    Rays from the interior point give a first set ``F`` of facets; the vertices/rays/lines of
+    ``P_F`` (pycddlib, coordinates centred at the interior point so the system is never
+    homogeneous) are checked against all other rows at once, violated rows join ``F``, until
+    ``P_F`` equals the polyhedron; the final redundancy test runs on ``F`` only.  Much faster
+    than one redundancy LP per row when most rows are redundant (many neurons, low n0).
+    """
+    m, dim = G.shape
+    if m <= 4 * dim + 8:
+        return _redundant_rows_cdd(G, h)
+    shifted = G @ interior + h  # > 0: the origin of the shifted coordinates is interior
+    directions = rng.standard_normal((num_rays, dim))
+    rates = directions @ G.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.where(rates < -1e-12, shifted[None, :] / -rates, np.inf)
+    first = np.argmin(steps, axis=1)
+    in_set = np.zeros(m, dtype=bool)
+    in_set[first[np.isfinite(steps[np.arange(num_rays), first])]] = True
+    if not in_set.any():
+        return _redundant_rows_cdd(G, h)
+    tol = 1e-9
+    for _ in range(m):
+        members = np.flatnonzero(in_set)
+        matrix = cdd.matrix_from_array(np.hstack([shifted[members, None], G[members]]).tolist(),
+                                       rep_type=cdd.RepType.INEQUALITY)
+        generators = cdd.copy_generators(cdd.polyhedron_from_matrix(matrix))
+        array = np.array(generators.array, dtype=float).reshape(-1, dim + 1)
+        lines = np.zeros(len(array), dtype=bool)
+        lines[list(generators.lin_set)] = True
+        vertices = array[(array[:, 0] > 0.5) & ~lines, 1:]
+        rays = array[(array[:, 0] <= 0.5) & ~lines, 1:]
+        line_dirs = array[lines, 1:]
+        others = np.flatnonzero(~in_set)
+        ok = np.ones(others.size, dtype=bool)
+        if vertices.size:
+            ok &= np.all(G[others] @ vertices.T + shifted[others, None] >= -tol, axis=1)
+        if rays.size:
+            ok &= np.all(G[others] @ rays.T >= -tol, axis=1)
+        if line_dirs.size:
+            ok &= np.all(np.abs(G[others] @ line_dirs.T) <= tol, axis=1)
+        if ok.all():
+            break
+        in_set[others[~ok]] = True
+    members = np.flatnonzero(in_set)
+    inner = _redundant_rows_cdd(G[members], shifted[members])
+    facets = {int(members[i]) for i in range(members.size) if i not in inner}
+    return set(range(m)) - facets
+
+
 def _lp_facets(
     cell: _Cell, interior: np.ndarray, representative: np.ndarray, num_groups: int,
     rng: np.random.Generator, num_rays: int, known: set[int],
@@ -239,6 +300,7 @@ def count_regions_traversal(
     time_limit: float | None = None,
     facet_method: str = "auto",
     interior_points: bool = True,
+    progress: bool = False,
 ) -> RegionResult:
     """Exact number of linear regions by activation-cell traversal (see module docstring).
 
@@ -251,7 +313,7 @@ def count_regions_traversal(
     facet from a relative-interior point.  ``max_cells``/``time_limit`` abort with
     ``RuntimeError`` instead of returning a partial count.  ``interior_points=False`` skips the
     per-cell slack LP on the cdd path (cells are reached across cdd facets, so they are
-    full-dimensional) and leaves ``cell_points`` empty.
+    full-dimensional) and leaves ``cell_points`` empty.  ``progress`` shows a tqdm counter.
     """
     if facet_method == "auto":
         facet_method = "cdd" if network.input_dim <= 12 else "lp"
@@ -267,6 +329,11 @@ def count_regions_traversal(
     if start_point is None:
         start_point = rng.uniform(-1.0, 1.0, size=dim) * (0.5 * box_radius if box_radius else 1.0)
     start_point = np.asarray(start_point, dtype=float)
+    if start_point.shape != (dim,) or not np.isfinite(start_point).all():
+        raise ValueError(f"start_point must be a finite vector of length {dim}")
+    if box_radius is not None and np.abs(start_point).max() >= box_radius:
+        raise ValueError("start_point must lie inside the open box (-R, R)^n0")
+    progress_bar = tqdm(desc="cells", unit="cell", disable=not progress)
 
     # cell bookkeeping
     index_of: dict[bytes, int] = {}
@@ -297,6 +364,7 @@ def count_regions_traversal(
         if time_limit is not None and time.perf_counter() - begin > time_limit:
             raise RuntimeError(f"traversal exceeded time_limit={time_limit}s")
         index = queue.popleft()
+        progress_bar.update(1)
         if last_cell is not None:
             last_cell.release()
         cell = last_cell = cells[index]
@@ -306,8 +374,10 @@ def count_regions_traversal(
             if slack <= SLACK_TOL:
                 raise RuntimeError(f"cell {index} is not full-dimensional (slack {slack:.3g})")
             points[index] = interior
+            interior_known = True
         else:
             interior = points[index]  # a point of a neighbouring cell: only a placeholder
+            interior_known = False
         n_hidden = cell.num_hidden_rows
         if n_hidden == 0:
             continue
@@ -319,11 +389,11 @@ def count_regions_traversal(
         current = patterns[index]
         if facet_method == "cdd":
             rows = np.concatenate([representative, np.arange(n_hidden, cell.G.shape[0])])
-            matrix = cdd.matrix_from_array(
-                np.hstack([cell.h[rows, None], cell.G[rows]]).tolist(),
-                rep_type=cdd.RepType.INEQUALITY,
-            )
-            redundant = cdd.redundant_rows(matrix)
+            if interior_known:
+                redundant = _redundant_rows_incremental(cell.G[rows], cell.h[rows], interior, rng,
+                                                        num_rays)
+            else:
+                redundant = _redundant_rows_cdd(cell.G[rows], cell.h[rows])
             for group in range(num_groups):
                 if group in redundant:
                     continue
@@ -384,6 +454,7 @@ def count_regions_traversal(
             if neighbour == before:
                 queue.append(neighbour)
 
+    progress_bar.close()
     union_find = UnionFind(len(cells))
     if edges:
         maps = np.array([np.concatenate([c.out_linear.ravel(), c.out_offset]) for c in cells])

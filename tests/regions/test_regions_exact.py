@@ -145,3 +145,30 @@ def test_affine_network_has_one_region():
     net = ReLUNetwork.from_lists([np.ones((1, 3))], [np.zeros(1)])
     assert count_regions_traversal(net).count == 1
     assert count_regions_tropical(net).count == 1
+
+
+def test_incremental_redundancy_matches_cdd():
+    from envs.regions.exact import _redundant_rows_cdd, _redundant_rows_incremental
+    from envs.regions.lp import max_slack, normalise_rows
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for trial in range(40):
+        dim = int(rng.integers(1, 4))
+        m = int(rng.integers(20, 60))
+        G, h, _ = normalise_rows(rng.standard_normal((m, dim)), rng.uniform(0.1, 3.0, m))
+        if trial % 3 == 0:  # an unbounded cone-like cell: some rows through a far point
+            h[: m // 2] = np.abs(h[: m // 2]) + 5.0
+        slack, interior = max_slack(G, h)
+        assert slack > 0
+        expected = _redundant_rows_cdd(G, h)
+        assert _redundant_rows_incremental(G, h, interior, rng, 64) == expected
+        checked += 1
+    assert checked == 40
+
+
+def test_wide_low_dimensional_traversal_uses_incremental_path():
+    net = random_network([2, 30, 1], 5)
+    expected = 1 + 30 + comb(30, 2)
+    assert count_regions_traversal(net).count == expected
+    assert count_regions_traversal(net, facet_method="lp").count == expected
