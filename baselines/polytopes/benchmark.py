@@ -37,12 +37,19 @@ def benchmark_checker(d: int, n: int, workers: int, modes: list[str], seed: int)
         reports = check_many(sample, workers=workers, progress=True, normality=mode)
         elapsed = time.perf_counter() - start
         summary = summarize(reports)
-        rows.append({
-            "benchmark": "check", "d": d, "n": n, "workers": workers, "normality": mode,
-            "seconds": round(elapsed, 2), "per_second": round(n / elapsed, 1),
-            "all_true": summary["all"],
-            "normal_undetermined": sum(r.normal is None for r in reports),
-        })
+        rows.append(
+            {
+                "benchmark": "check",
+                "d": d,
+                "n": n,
+                "workers": workers,
+                "normality": mode,
+                "seconds": round(elapsed, 2),
+                "per_second": round(n / elapsed, 1),
+                "all_true": summary["all"],
+                "normal_undetermined": sum(r.normal is None for r in reports),
+            }
+        )
     return rows
 
 
@@ -62,20 +69,29 @@ def benchmark_lookup(d: int, n: int, seed: int) -> dict:
     elapsed = time.perf_counter() - start
     correct = int(sum(r.index == p for r, p in zip(results, positions, strict=True)))
     return {
-        "benchmark": "lookup", "d": d, "n": n, "index_size": len(index),
+        "benchmark": "lookup",
+        "d": d,
+        "n": n,
+        "index_size": len(index),
         "index_load_seconds": round(build_seconds, 2),
-        "ms_per_lookup": round(1000 * elapsed / n, 3), "found": correct,
+        "ms_per_lookup": round(1000 * elapsed / n, 3),
+        "found": correct,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dims", type=int, nargs="+", default=[6, 7])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--normality", nargs="+", default=["skip", "auto", "exact"],
-                        choices=["skip", "auto", "exact"])
+    parser.add_argument(
+        "--normality",
+        nargs="+",
+        default=["skip", "auto", "exact"],
+        choices=["skip", "auto", "exact"],
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results/polytopes"))
     args = parser.parse_args()
@@ -85,8 +101,9 @@ def main() -> None:
         rows.append(benchmark_lookup(d, args.n, args.seed))
     args.out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    (args.out / "benchmark.json").write_text(json.dumps({"load_average": load, "rows": rows},
-                                                        indent=2))
+    (args.out / "benchmark.json").write_text(
+        json.dumps({"load_average": load, "rows": rows}, indent=2)
+    )
     fields = sorted({key for row in rows for key in row})
     with open(args.out / "benchmark.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -95,13 +112,17 @@ def main() -> None:
     print(f"\n(load average {load:.1f} on {os.cpu_count()} cores)")
     for row in rows:
         if row["benchmark"] == "check":
-            print(f"check  d={row['d']} normality={row['normality']:<5} {row['per_second']:>8} "
-                  f"polytopes/s ({row['seconds']} s for {row['n']}, {row['workers']} workers), "
-                  f"all={row['all_true']}, normal undetermined={row['normal_undetermined']}")
+            print(
+                f"check  d={row['d']} normality={row['normality']:<5} {row['per_second']:>8} "
+                f"polytopes/s ({row['seconds']} s for {row['n']}, {row['workers']} workers), "
+                f"all={row['all_true']}, normal undetermined={row['normal_undetermined']}"
+            )
         else:
-            print(f"lookup d={row['d']} {row['ms_per_lookup']:>8} ms/polytope "
-                  f"(index of {row['index_size']} loaded in {row['index_load_seconds']} s), "
-                  f"found {row['found']}/{row['n']}")
+            print(
+                f"lookup d={row['d']} {row['ms_per_lookup']:>8} ms/polytope "
+                f"(index of {row['index_size']} loaded in {row['index_load_seconds']} s), "
+                f"found {row['found']}/{row['n']}"
+            )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
                     try:
                         count = METHODS[method](network, time_limit=args.limit).count
                         status = "ok"
-                    except RuntimeError as error:
+                    except (RuntimeError, ValueError) as error:
                         count, status = "", f"aborted: {error}"
                     row = {"family": family, "method": method, "architecture": name, "count": count,
                            "seconds": f"{time.perf_counter() - begin:.2f}", "status": status}

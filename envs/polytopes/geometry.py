@@ -328,9 +328,10 @@ def lattice_point_bound(polyhedron: Polyhedron) -> float:
     the vertices. The normals are chosen greedily by smallest extent, so the bound does
     not blow up under a unimodular change of coordinates (unlike the bounding box).
     """
-    vertices = polyhedron.vertex_numerators.astype(float) / polyhedron.vertex_denominators.astype(
-        float
-    )[:, None]
+    vertices = (
+        polyhedron.vertex_numerators.astype(float)
+        / polyhedron.vertex_denominators.astype(float)[:, None]
+    )
     box = float(np.prod(np.floor(vertices.max(axis=0)) - np.ceil(vertices.min(axis=0)) + 1.0))
     normals = polyhedron.facet_normals.astype(float)
     if normals.shape[0] < polyhedron.dimension:
@@ -345,7 +346,6 @@ def lattice_point_bound(polyhedron: Polyhedron) -> float:
             if len(chosen) == polyhedron.dimension:
                 return min(box, float(np.prod(extents[chosen])))
     return box
-
 
 
 def is_normal(polyhedron: Polyhedron) -> bool:

@@ -305,8 +305,9 @@ def count_regions_traversal(
     """Exact number of linear regions by activation-cell traversal (see module docstring).
 
     Each cell is checked full-dimensional with a HiGHS slack LP.  Its facets come from
-    ``facet_method``: ``"cdd"`` (pycddlib redundancy removal, one C call per cell; crossing a
-    facet of a single neuron flips that neuron) or ``"lp"`` (vectorised ray shooting from the
+    ``facet_method``: ``"cdd"`` (pycddlib redundancy removal, incremental via vertex checks when
+    the cell has many rows, see :func:`_redundant_rows_incremental`; crossing a facet of a
+    single neuron flips that neuron) or ``"lp"`` (vectorised ray shooting from the
     interior point, then one warm-started HiGHS LP per remaining hyperplane); ``"auto"`` picks
     cdd for n0 <= 12 (measured faster there) and lp above.  Coincident
     hyperplanes and constant-zero neurons always take the LP path, which steps across the
@@ -355,6 +356,14 @@ def count_regions_traversal(
         known_facet_neurons.append(set())
         return len(cells) - 1
 
+    # move the start point off every bent hyperplane (e.g. the origin of a zero-bias network)
+    jitter = 1e-3 * (box_radius if box_radius else 1.0)
+    for _ in range(100):
+        if np.all(np.abs(_preactivations(layers, start_point[None, :])) > 1e-9 * scale):
+            break
+        candidate = start_point + rng.uniform(-jitter, jitter, size=dim)
+        if box_radius is None or np.abs(candidate).max() < box_radius:
+            start_point = candidate
     start = add_cell(_activation_pattern(network, start_point), start_point)
     queue = deque([start])
     last_cell: _Cell | None = None
@@ -522,14 +531,15 @@ def count_regions_tropical(
     """
     begin = time.perf_counter()
     if isinstance(network_or_maps, ReLUNetwork):
-        maps = network_to_tropical(network_or_maps, prune_intermediate=True)
+        maps = network_to_tropical(network_or_maps, prune_intermediate=True, time_limit=time_limit)
     else:
         maps = list(network_or_maps)
         if not maps or not all(isinstance(f, TropicalRational) for f in maps):
             raise ValueError("expected a ReLUNetwork or a non-empty list of TropicalRational")
     polys: list[TropicalPolynomial] = []
+    deadline = None if time_limit is None else begin + time_limit
     for f in maps:
-        polys.extend([f.numerator.merged().pruned(), f.denominator.merged().pruned()])
+        polys.extend([f.numerator.merged().pruned(deadline), f.denominator.merged().pruned(deadline)])
     dim = polys[0].dim
     box_G, box_h = box_constraints(dim, box_radius)
     num_lps = 0

@@ -12,6 +12,7 @@ pre-activation is ``P - Q``; ``relu(P - Q) = max(P, Q) - Q``; an affine layer wi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +119,8 @@ class TropicalPolynomial:
         keep = np.arange(self.num_monomials) != index
         return G[keep], h[keep]
 
-    def nonredundant_mask(self, num_samples: int = 1024, seed: int = 0) -> np.ndarray:
+    def nonredundant_mask(self, num_samples: int = 1024, seed: int = 0,
+                          deadline: float | None = None) -> np.ndarray:
         """Monomials whose region is full-dimensional (LP with slack, highspy).
 
         A cheap vectorised pass marks monomials that are the strict maximum at random points;
@@ -148,15 +150,21 @@ class TropicalPolynomial:
             norms = np.linalg.norm(G, axis=1)
             model = SlackLP(G / norms[:, None], h / norms)
             for index in undecided:
+                _check_deadline(deadline)
                 slack, _ = model.solve_modified(reversed_rows=[index])
                 keep[index] = slack > SLACK_TOL
         return keep
 
-    def pruned(self) -> TropicalPolynomial:
+    def pruned(self, deadline: float | None = None) -> TropicalPolynomial:
         """Drop redundant monomials (same function, minimal representation)."""
         poly = self if _is_merged(self) else self.merged()
-        mask = poly.nonredundant_mask()
+        mask = poly.nonredundant_mask(deadline=deadline)
         return TropicalPolynomial(poly.coefficients[mask], poly.exponents[mask])
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise RuntimeError("tropical computation exceeded its time limit")
 
 
 def _is_merged(poly: TropicalPolynomial) -> bool:
@@ -186,22 +194,28 @@ class TropicalRational:
         return self.numerator.dim
 
 
-def _product(factors: list[TropicalPolynomial], dim: int, prune: bool) -> TropicalPolynomial:
+def _product(factors: list[TropicalPolynomial], dim: int, prune: bool,
+             deadline: float | None = None) -> TropicalPolynomial:
     result = TropicalPolynomial.constant(0.0, dim)
     # multiply small factors first to keep intermediate sizes low
     for factor in sorted(factors, key=lambda poly: poly.num_monomials):
+        _check_deadline(deadline)
         result = result.tropical_mul(factor)
         if prune and result.num_monomials > 1:
-            result = result.pruned()
+            result = result.pruned(deadline)
     return result
 
 
-def network_to_tropical(network: ReLUNetwork, prune_intermediate: bool = False) -> list[TropicalRational]:
+def network_to_tropical(
+    network: ReLUNetwork, prune_intermediate: bool = False, time_limit: float | None = None,
+) -> list[TropicalRational]:
     """Tropical rational map ``f_k = p_k - q_k`` for every network output ``k``.
 
     ``prune_intermediate=False`` gives the native representation (like terms combined only);
     ``True`` prunes redundant monomials after every operation (same function, much smaller).
+    ``time_limit`` (seconds) aborts with ``RuntimeError``.
     """
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     dim = network.input_dim
     eye = np.eye(dim)
     neurons = [
@@ -221,12 +235,12 @@ def network_to_tropical(network: ReLUNetwork, prune_intermediate: bool = False) 
                 elif w < 0:
                     numerator_factors.append(q_i.tropical_power(-w))
                     denominator_factors.append(p_i.tropical_power(-w))
-            big_p = _product(numerator_factors, dim, prune_intermediate).shifted(bias[j])
-            big_q = _product(denominator_factors, dim, prune_intermediate)
+            big_p = _product(numerator_factors, dim, prune_intermediate, deadline).shifted(bias[j])
+            big_q = _product(denominator_factors, dim, prune_intermediate, deadline)
             if layer < num_layers - 1:
                 big_p = big_p.tropical_add(big_q)
                 if prune_intermediate:
-                    big_p = big_p.pruned()
+                    big_p = big_p.pruned(deadline)
             new_neurons.append((big_p, big_q))
         neurons = new_neurons
     return [TropicalRational(p, q) for p, q in neurons]

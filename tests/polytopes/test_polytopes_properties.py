@@ -117,7 +117,9 @@ def test_large_entries_use_exact_python_integers() -> None:
     report = check_hyperplane(rows, limits=Limits(max_abs_entry=10**6))
     assert report.compact and not report.lattice
     assert "995003/2997001" in report.reason
-    report = check_hyperplane([[10**5, 1], [1, 10**5], [-1, -1]], limits=Limits(max_abs_entry=10**6))
+    report = check_hyperplane(
+        [[10**5, 1], [1, 10**5], [-1, -1]], limits=Limits(max_abs_entry=10**6)
+    )
     assert report.compact and "-2/99999" in report.reason
 
 

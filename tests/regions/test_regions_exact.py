@@ -114,6 +114,16 @@ def test_degenerate_networks_both_facet_paths(facet_method):
     assert count_regions_traversal(dup, facet_method=facet_method).count == count_regions_tropical(dup).count == 4
 
 
+def test_start_point_on_a_hyperplane():
+    net = random_network([2, 5, 3, 1], 1, zero_bias=True)
+    expected = count_regions_tropical(net).count
+    assert count_regions_traversal(net, start_point=np.zeros(2)).count == expected
+    assert count_regions_traversal(net, start_point=np.zeros(2), box_radius=2.0,
+                                   interior_points=False).count == expected
+    with pytest.raises(ValueError):
+        count_regions_traversal(net, start_point=np.array([5.0, 0.0]), box_radius=2.0)
+
+
 def test_box_restriction():
     net = random_network([2, 8, 1], 3)
     full = count_regions_traversal(net).count
