@@ -1,7 +1,7 @@
 """Evaluate a trained DQN prover against the baselines on held-out random graphs.
 
     python -m agents.evaluate --checkpoint checkpoints/dqn_cpu_symmetric.zip \\
-        --n 15 20 25 30 35 40 45 50 --graphs 100 --out results/agent_eval.csv
+        --n 15 20 25 30 35 40 45 50 --graphs 100 --out results/agents/agent_eval.csv
 
 For each ``n`` and graph ``i`` (``G(n, p)``, ``p ~ U[0.5, 1]``, drawn exactly as in
 :mod:`baselines.benchmark`, so rows are comparable with its CSVs) every method bounds
@@ -108,7 +108,7 @@ def evaluate(
     graphs: int,
     methods: tuple[str, ...] = DEFAULT_METHODS,
     seed: int = 0,
-    out: str | Path = "results/agent_eval.csv",
+    out: str | Path = "results/agents/agent_eval.csv",
     max_steps: int = 100,
     max_degree: int = 2,
     time_limit: float | None = 600.0,
@@ -116,8 +116,14 @@ def evaluate(
     resume: bool = True,
     device: str = "cpu",
     progress: bool = True,
+    reuse: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Run (or resume) the evaluation; returns the summary rows."""
+    """Run (or resume) the evaluation; returns the summary rows.
+
+    ``reuse``: CSVs written by :mod:`baselines.benchmark` (same columns and graphs); their
+    rows for the requested seed, sizes, graphs and baseline methods are copied into the
+    output instead of being recomputed.
+    """
     from baselines.benchmark import (
         FIELDS,
         format_table,
@@ -154,6 +160,14 @@ def evaluate(
     }
     mode = "a" if resume and existing else "w"
     new_rows: list[dict[str, Any]] = []
+    wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
+    copied: list[dict[str, Any]] = []
+    for other in reuse:
+        for row in read_rows(Path(other)):
+            key = row_key(row)
+            if key in wanted and key not in done and row["method"] != "agent":
+                copied.append(row)
+                done.add(key)
     from tqdm import tqdm
 
     tasks = [(n, i) for n in ns for i in range(graphs) if any((seed, n, i, m) not in done for m in methods)]
@@ -162,6 +176,8 @@ def evaluate(
         writer = csv.DictWriter(handle, fieldnames=list(FIELDS))
         if mode == "w":
             writer.writeheader()
+        writer.writerows(copied)
+        new_rows.extend(copied)
         for n, index in tqdm(tasks, desc="evaluate", unit="graph", disable=not progress):
             graph = graph_for(seed, n, index)
             problem = stable_set_from_graph(graph, with_optimum=True)
@@ -193,7 +209,6 @@ def evaluate(
                 writer.writerow(row)
                 handle.flush()
                 new_rows.append(row)
-    wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
     all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
     summary = summarize(all_rows)
     write_summary(path.with_suffix(".summary.csv"), summary)
@@ -211,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graphs", type=int, default=100)
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
     parser.add_argument("--seed", type=int, default=0, help="graph seed (as baselines.benchmark; training graphs come from another stream)")
-    parser.add_argument("--out", default="results/agent_eval.csv")
+    parser.add_argument("--out", default="results/agents/agent_eval.csv")
     parser.add_argument("--max-steps", type=int, default=100)
     parser.add_argument("--max-degree", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per Sherali-Adams LP")
@@ -219,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--reuse", nargs="*", default=[], help="baselines.benchmark CSVs to copy rows from")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -235,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_budget=None if args.memory_gib is None else args.memory_gib * 1024**3,
         resume=not args.no_resume,
         device=args.device,
+        reuse=tuple(args.reuse),
     )
     return 0
 

@@ -28,8 +28,7 @@ def test_counts_small(d: int) -> None:
         assert keys == {bytes(k) for k in dataset.load_data(d).keys}
 
 
-@pytest.mark.slow
-def test_count_d4_matches_dataset() -> None:
+def test_count_d4_matches_dataset() -> None:  # about 40 s
     found = sfp.classify(4, progress=False)
     assert len(found) == 124
     keys = {normal_form.lattice_key(rows) for rows in found}
