@@ -5,8 +5,8 @@ Usage::
     python agents/train_dqn.py --config configs/dqn_cpu.yaml [--override key=value ...] [--resume]
 
 Writes under ``run_dir``: TensorBoard events and SB3's progress.csv (``tb/``), the
-validation learning curve (``curve.csv``: mean final bound on fixed validation graphs),
-checkpoints (``checkpoint/``: model.zip with optimizer, replay_buffer.pkl, state.pkl with
+validation learning curve (``curve.csv``: mean final bound on fixed validation graphs; ``best_model.zip``: the model
+at the best point of that curve), checkpoints (``checkpoint/``: model.zip with optimizer, replay_buffer.pkl, state.pkl with
 every RNG state, the env's episode in progress and the curve so far), the final model
 (``model.zip``) and the held-out evaluation (``final_eval.json``).
 
@@ -66,6 +66,7 @@ class TrainArgs:
     architecture: str = "symmetric"  # or "vanilla"
     width: int = 500
     feature_dim: int | None = None
+    objective_normalization: str = "sum"  # "mean": per-class mean over f's monomials (n-independent)
     # DQN
     total_timesteps: int = 1_000_000
     learning_rate: float = 1e-5
@@ -177,6 +178,7 @@ def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
             "width": args.width,
             "feature_dim": args.feature_dim,
             "max_degree": args.max_degree,
+            "objective_normalization": args.objective_normalization,
             "optimizer_class": optimizer,
         },
         seed=args.seed,
@@ -318,6 +320,8 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
                 writer.writeheader()
                 writer.writerows(curve)
             bar.set_postfix(val_bound=f"{bound:.3f}")
+            if bound <= min(r["mean_bound"] for r in curve):  # the curve is checkpointed: resumable
+                model.save(run_dir / "best_model.zip")
         if model.num_timesteps % args.checkpoint_every == 0 or model.num_timesteps >= args.total_timesteps:
             save_checkpoint(model, vec_env, args, curve)
     bar.close()

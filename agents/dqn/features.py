@@ -201,12 +201,19 @@ def objective_class_tensor(
     f_val: torch.Tensor,
     tables: MonomialTables,
     chunk: int = 4_000_000,
+    normalize: bool = False,
 ) -> torch.Tensor:
     """``H[a, g, k] = sum_beta f_beta [class(alpha_a, beta, gamma_g) = k]``, shape ``[A, G, K]``.
 
     ``alpha_idx``/``gamma_idx`` are monomial indices (rows/columns to build), ``f_idx``,
     ``f_val`` the objective's sparse support. Uses the pair/beta factorisation of the
     class (:func:`class_tables`); memory ``O(A * G * nnz(f))`` in chunks of ``chunk``.
+
+    ``normalize=True`` divides each entry by the number of ``beta`` in ``supp(f)`` that
+    fall in class ``k`` for this ``(alpha, gamma)`` (a per-class mean instead of a sum).
+    This is still invariant under variable relabelling and linear in ``m`` and ``a``, and
+    removes the growth with ``n`` of the classes where ``beta`` is disjoint from
+    ``alpha`` and ``gamma`` (for ``f = sum x_i`` they sum ``n - |alpha u gamma|`` ones).
     """
     device = f_val.device
     D = tables.max_degree
@@ -218,6 +225,7 @@ def objective_class_tensor(
     deg = tables.degree.to(device)
     A, G, F = alpha_idx.numel(), gamma_idx.numel(), f_idx.numel()
     out = torch.zeros(A * G, int(K), dtype=f_val.dtype, device=device)
+    count = torch.zeros_like(out) if normalize else out
     if A == 0 or G == 0 or F == 0:
         return out.view(A, G, int(K))
     inc_a = inc[alpha_idx].to(torch.int8)  # [A, n]
@@ -241,11 +249,12 @@ def objective_class_tensor(
         cls = lookup_t[pc, beta_code]  # [a, G, F]
         flat_rows = torch.arange((stop - start) * G, device=device).view(stop - start, G, 1) + start * G
         values = f_val.view(1, 1, F).expand_as(cls)
-        out.index_put_(
-            (flat_rows.expand_as(cls).reshape(-1), cls.reshape(-1)),
-            values.reshape(-1),
-            accumulate=True,
-        )
+        where = (flat_rows.expand_as(cls).reshape(-1), cls.reshape(-1))
+        out.index_put_(where, values.reshape(-1), accumulate=True)
+        if normalize:
+            count.index_put_(where, torch.ones_like(values.reshape(-1)), accumulate=True)
+    if normalize:
+        out = out / count.clamp(min=1.0)
     return out.view(A, G, int(K))
 
 
@@ -254,11 +263,13 @@ def trilinear_features(
     f: tuple[torch.Tensor, torch.Tensor],
     a: tuple[torch.Tensor, torch.Tensor],
     tables: MonomialTables,
+    normalize: bool = False,
 ) -> torch.Tensor:
     """``z[k] = sum_{(alpha, beta, gamma) in class k} m_alpha f_beta a_gamma`` from sparse supports.
 
     Each polynomial is ``(monomial indices, coefficients)``. Cost
-    ``O(nnz(m) nnz(f) nnz(a))``; no ``N^3`` tensor.
+    ``O(nnz(m) nnz(f) nnz(a))``; no ``N^3`` tensor. ``normalize``: per ``(alpha, gamma, k)``
+    mean over ``beta`` instead of the sum (see :func:`objective_class_tensor`).
     """
     K = num_classes(tables.max_degree)
     (mi, mv), (fi, fv), (ai, av) = m, f, a
@@ -271,7 +282,12 @@ def trilinear_features(
         torch.arange(mi.numel()), torch.arange(fi.numel()), torch.arange(ai.numel()), indexing="ij"
     )
     cls = triplet_classes(var[mi[A]], var[fi[B]], var[ai[C]], tables.max_degree)
-    prod = mv.to(dtype)[A] * fv.to(dtype)[B] * av.to(dtype)[C]
+    weight = fv.to(dtype)[B]
+    if normalize:  # divide f_beta by the number of beta sharing (alpha, gamma, class)
+        key = (A * ai.numel() + C) * K + cls
+        _, inverse, counts = torch.unique(key.reshape(-1), return_inverse=True, return_counts=True)
+        weight = weight / counts[inverse].view_as(weight).to(dtype)
+    prod = mv.to(dtype)[A] * weight * av.to(dtype)[C]
     z.index_add_(0, cls.reshape(-1), prod.reshape(-1))
     return z
 

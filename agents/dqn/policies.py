@@ -257,12 +257,14 @@ class SymmetricContext:
 class _InstanceCache:
     """LRU cache of the per-instance tensors ``H_f`` (data only, no parameters)."""
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 128, normalize: bool = False) -> None:
         self.size = size
+        self.normalize = normalize
         self.data: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
 
     def get(self, state: DecodedState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         key = (
+            self.normalize,
             state.n,
             state.max_degree,
             str(state.objective_value.device),
@@ -277,9 +279,11 @@ class _InstanceCache:
         tables = monomial_tables(state.n, state.max_degree)
         device = state.objective_value.device
         support = torch.nonzero(~state.zero, as_tuple=False).view(-1)
-        h_mem = objective_class_tensor(support, support, state.objective_index, state.objective_value, tables)
+        h_mem = objective_class_tensor(
+            support, support, state.objective_index, state.objective_value, tables, normalize=self.normalize
+        )
         h_eq = objective_class_tensor(
-            state.equalities, support, state.objective_index, state.objective_value, tables
+            state.equalities, support, state.objective_index, state.objective_value, tables, normalize=self.normalize
         )
         local = torch.full((tables.size,), -1, dtype=torch.long, device=device)
         local[support] = torch.arange(support.numel(), device=device)
@@ -297,19 +301,33 @@ class SymmetricQNetwork(ProofQNetwork):
         max_degree: degree bound of the proof system (fixes the classes: 100 for D=2).
         width: units of every hidden layer (paper: 500).
         feature_dim: output size ``s`` of ``T`` (default ``width``).
+        objective_normalization: ``"sum"`` (the paper's ``z``) or ``"mean"`` (per-class mean
+            over the objective's monomials, see
+            :func:`agents.dqn.features.objective_class_tensor`; keeps features O(1) in n).
     """
 
     architecture = "symmetric"
 
-    def __init__(self, max_degree: int = 2, width: int = 64, feature_dim: int | None = None) -> None:
+    def __init__(
+        self,
+        max_degree: int = 2,
+        width: int = 64,
+        feature_dim: int | None = None,
+        objective_normalization: str = "sum",
+    ) -> None:
         super().__init__(max_degree, width)
+        if objective_normalization not in ("sum", "mean"):
+            raise ValueError(f"objective_normalization must be 'sum' or 'mean', got {objective_normalization!r}")
+        self.objective_normalization = objective_normalization
+        self.normalize = objective_normalization == "mean"
         self.num_classes = num_classes(self.max_degree)
         self.feature_dim = int(feature_dim or width)
         self.t_memory = nn.Linear(self.num_classes, self.feature_dim, bias=False)
         self.t_equality = nn.Linear(self.num_classes, self.feature_dim, bias=False)
         self.u_memory = _mlp(self.feature_dim, width, width, final_relu=True)
         self.u_equality = _mlp(self.feature_dim, width, width, final_relu=True)
-        self._cache = _InstanceCache()
+        self._cache = _InstanceCache(normalize=self.normalize)
+        self._hw_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def second_layer(self, which: int) -> nn.Module:
         u = self.u_memory if which == 0 else self.u_equality
@@ -341,6 +359,29 @@ class SymmetricQNetwork(ProofQNetwork):
             mem_coef=state.memory_coefficient[keep],
         )
 
+    def _hw(
+        self, ctx: SymmetricContext, which: int, V: torch.Tensor, rows: torch.Tensor | None, cols: torch.Tensor
+    ) -> torch.Tensor:
+        """``(W1 W) H[rows, cols]``; without autograd the whole table is cached per instance
+        and parameter version (evaluation episodes reuse it at every step)."""
+        H = ctx.h_memory if which == 0 else ctx.h_equality
+        if torch.is_grad_enabled():
+            sub = H[:, cols] if rows is None else H[rows][:, cols]
+            return (sub.reshape(-1, sub.shape[-1]) @ V.T).view(sub.shape[0], cols.numel(), -1)
+        t = self.t_memory if which == 0 else self.t_equality
+        u = self.u_memory if which == 0 else self.u_equality
+        key = (id(H), which, t.weight._version, u[0].weight._version, t.weight.data_ptr(), u[0].weight.data_ptr())
+        full = self._hw_cache.get(key)
+        if full is None or full[0] is not H:
+            table = (H.reshape(-1, H.shape[-1]) @ V.T).view(H.shape[0], H.shape[1], -1)
+            self._hw_cache[key] = (H, table)
+            while len(self._hw_cache) > 4:
+                self._hw_cache.pop(next(iter(self._hw_cache)))
+        else:
+            table = full[1]
+        sub = table[:, cols] if rows is None else table[rows][:, cols]
+        return sub
+
     def _action_local(self, ctx: SymmetricContext, terms: ActionTerms) -> tuple[torch.Tensor, torch.Tensor]:
         act_local = ctx.local[terms.monomials]
         if (act_local < 0).any():
@@ -362,8 +403,7 @@ class SymmetricQNetwork(ProofQNetwork):
         mloc, mcoef = ctx.mem_local[sel], ctx.mem_coef[sel]
         rows_m, inv_m = torch.unique(mloc, return_inverse=True)
         cols, inv_a = self._action_local(ctx, terms)
-        H = ctx.h_memory[rows_m][:, cols]  # [Sm, Sa, K]
-        HW = (H.reshape(-1, H.shape[-1]) @ V.T).view(rows_m.numel(), cols.numel(), w)
+        HW = self._hw(ctx, 0, V, rows_m, cols)  # [Sm, Sa, w]
         R = V.new_zeros(M, cols.numel(), w).index_add_(0, owner, mcoef.view(-1, 1, 1) * HW[inv_m])
         # pre[j, i] = sum_s d_s R[i, gamma_s]  (sparse [J, Sa] times [Sa, M * w])
         pre = _sparse_rows(terms, inv_a, cols.numel()) @ R.transpose(0, 1).reshape(cols.numel(), M * w)
@@ -375,15 +415,14 @@ class SymmetricQNetwork(ProofQNetwork):
         if J == 0 or E == 0:
             return V.new_zeros(J, E, w)
         cols, inv_a = self._action_local(ctx, terms)
-        H = ctx.h_equality[:, cols]  # [E, Sa, K]
-        HW = (H.reshape(-1, H.shape[-1]) @ V.T).view(E, cols.numel(), w)
+        HW = self._hw(ctx, 1, V, None, cols)  # [E, Sa, w]
         pre = _sparse_rows(terms, inv_a, cols.numel()) @ HW.transpose(0, 1).reshape(cols.numel(), E * w)
         return pre.view(J, E, w) + b
 
 
     def _full_tensor(self, objective: torch.Tensor, n: int) -> torch.Tensor:
         """``H_f`` over the whole monomial index (cached per objective)."""
-        key = ("full", n, self.max_degree, str(objective.device), objective.cpu().numpy().tobytes())
+        key = ("full", self.normalize, n, self.max_degree, str(objective.device), objective.cpu().numpy().tobytes())
         hit = self._cache.data.get(key)
         if hit is not None:
             self._cache.data.move_to_end(key)
@@ -391,7 +430,7 @@ class SymmetricQNetwork(ProofQNetwork):
         tables = monomial_tables(n, self.max_degree)
         everything = torch.arange(tables.size, device=objective.device)
         f_idx = torch.nonzero(objective).view(-1)
-        H = objective_class_tensor(everything, everything, f_idx, objective[f_idx], tables)
+        H = objective_class_tensor(everything, everything, f_idx, objective[f_idx], tables, normalize=self.normalize)
         self._cache.data[key] = H  # type: ignore[assignment]
         if len(self._cache.data) > self._cache.size:
             self._cache.data.popitem(last=False)
@@ -457,7 +496,7 @@ class SymmetricQNetwork(ProofQNetwork):
                 if not items:
                     feats.append(torch.zeros(self.width))
                     continue
-                z = torch.stack([trilinear_features(m, f, a, tables) for m in items])
+                z = torch.stack([trilinear_features(m, f, a, tables, normalize=self.normalize) for m in items])
                 feats.append(u(t(z)).amax(0))
             out.append(self.head(feats[0], feats[1]))
         return torch.stack(out) if out else torch.zeros(0)
@@ -567,9 +606,18 @@ class VanillaQNetwork(ProofQNetwork):
         return out[0], out[1]
 
 
-def make_q_network(architecture: str, n: int, max_degree: int, width: int, feature_dim: int | None = None) -> ProofQNetwork:
+def make_q_network(
+    architecture: str,
+    n: int,
+    max_degree: int,
+    width: int,
+    feature_dim: int | None = None,
+    objective_normalization: str = "sum",
+) -> ProofQNetwork:
     if architecture == "symmetric":
-        return SymmetricQNetwork(max_degree=max_degree, width=width, feature_dim=feature_dim)
+        return SymmetricQNetwork(
+            max_degree=max_degree, width=width, feature_dim=feature_dim, objective_normalization=objective_normalization
+        )
     if architecture == "vanilla":
         return VanillaQNetwork(n=n, max_degree=max_degree, width=width, feature_dim=feature_dim)
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -681,6 +729,7 @@ class ProofDQNPolicy(BasePolicy):
         feature_dim: int | None = None,
         max_degree: int = 2,
         use_cache: bool = True,
+        objective_normalization: str = "sum",
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.RMSprop,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -698,13 +747,15 @@ class ProofDQNPolicy(BasePolicy):
         self.feature_dim = feature_dim
         self.max_degree = max_degree
         self.use_cache = use_cache
+        self.objective_normalization = objective_normalization
         max_memory = observation_space["memory_mask"].shape[0]
         self.n = action_space.n // max_memory // 2
         self._build(lr_schedule)
 
     def _build(self, lr_schedule: Any) -> None:
-        self.q_net = make_q_network(self.architecture, self.n, self.max_degree, self.width, self.feature_dim)
-        self.q_net_target = make_q_network(self.architecture, self.n, self.max_degree, self.width, self.feature_dim)
+        args = (self.architecture, self.n, self.max_degree, self.width, self.feature_dim, self.objective_normalization)
+        self.q_net = make_q_network(*args)
+        self.q_net_target = make_q_network(*args)
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.q_net_target.train(False)
         self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
@@ -718,6 +769,7 @@ class ProofDQNPolicy(BasePolicy):
             feature_dim=self.feature_dim,
             max_degree=self.max_degree,
             use_cache=self.use_cache,
+            objective_normalization=self.objective_normalization,
             optimizer_class=self.optimizer_class,
             optimizer_kwargs=self.optimizer_kwargs,
             lr_schedule=self._dummy_schedule,  # type: ignore[attr-defined]

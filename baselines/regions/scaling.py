@@ -19,7 +19,7 @@ from envs.regions.exact import count_regions_traversal, count_regions_tropical
 from envs.regions.network import random_network
 
 FAMILIES = {
-    "one2": [[2, w, 1] for w in (8, 16, 32, 48, 64, 96, 128, 160, 192, 256)],
+    "one2": [[2, w, 1] for w in (8, 16, 32, 48, 64, 96, 128, 160, 192, 256, 384, 512)],
     "one4": [[4, w, 1] for w in (8, 12, 16, 20, 24, 28, 32, 40, 48)],
     "two3": [[3, w, w, 1] for w in (4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48)],
 }

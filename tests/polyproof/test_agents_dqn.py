@@ -7,12 +7,21 @@ import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 
 from agents.dqn import MaskedDictReplayBuffer, ProofDQN
 from agents.train_dqn import load_args, train
 from envs.polyproof.env import PolyProofEnv
 
 N = 5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: extra threads only add synchronisation
+    yield
+    torch.set_num_threads(threads)
 
 
 def _model(tmp_path=None, **kwargs):
@@ -58,7 +67,7 @@ def test_learn_predict_callbacks_tensorboard_and_evaluate_policy(tmp_path):
         obs, _, term, trunc, _ = env.step(int(action))
         if term or trunc:
             break
-    mean, std = evaluate_policy(model, PolyProofEnv(n=N, max_steps=8), n_eval_episodes=2)
+    mean, std = evaluate_policy(model, Monitor(PolyProofEnv(n=N, max_steps=8)), n_eval_episodes=2)
     assert np.isfinite(mean) and mean >= 0.0  # greedy never takes a masked action
 
 
