@@ -96,6 +96,7 @@ class TrainArgs:
     final_eval_graphs: int = 50
     final_eval_seed: int = 54321
     save_replay_buffer: bool = True
+    init_from: str | None = None  # a ProofDQN .zip whose network weights start this run (fine-tuning)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -298,6 +299,10 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
         if (run_dir / "checkpoint").exists():
             raise FileExistsError(f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir")
         model = make_model(args, vec_env)
+        if args.init_from:
+            source = ProofDQN.load(args.init_from, device=args.device)
+            model.policy.q_net.load_state_dict(source.policy.q_net.state_dict())
+            model.policy.q_net_target.load_state_dict(source.policy.q_net.state_dict())
         curve = []
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
     validation = held_out_problems(args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high))

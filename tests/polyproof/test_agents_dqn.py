@@ -183,3 +183,14 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
     with pytest.raises(FileExistsError):
         train(_tiny_args(tmp_path / "b", 36), quiet=True)  # refuses to overwrite a run
+
+
+def test_init_from_copies_network_weights_across_n(tmp_path):
+    source = train(_tiny_args(tmp_path / "src", 12), quiet=True)
+    args = _tiny_args(tmp_path / "dst", 4)
+    args.n = 6  # the symmetric network does not depend on n
+    args.learning_starts = 100  # no update: the weights stay the copied ones
+    args.init_from = str(tmp_path / "src" / "model.zip")
+    target = train(args, quiet=True)
+    sd1, sd2 = source.policy.q_net.state_dict(), target.policy.q_net.state_dict()
+    assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
