@@ -200,9 +200,20 @@ class ProofQNetwork(nn.Module):
         return None
 
     def _forward_per_sample(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Per-sample first layers, concatenated; second layers, maxima and ``zeta`` batched."""
+        """Per-sample first layers, concatenated; second layers, maxima and ``zeta`` batched.
+
+        Without autograd (targets, acting) each sample goes through the chunked
+        :meth:`q_values` instead, so large states (n = 25, width 500) stay in memory.
+        """
         batch = obs["action_mask"].shape[0]
         device = obs["action_mask"].device
+        if not torch.is_grad_enabled():
+            out = []
+            for b in range(batch):
+                state = decode_observation(obs, b, self.max_degree, device=device)
+                acts = torch.nonzero(state.action_mask).view(-1) if actions is None else actions[b].view(-1).long()
+                out.append(self.q_values(state, acts))
+            return out
         pres: list[list[torch.Tensor]] = [[], []]
         segs: list[list[torch.Tensor]] = [[], []]
         counts = []
