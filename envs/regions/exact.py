@@ -91,6 +91,8 @@ class RegionResult:
     num_cells: int
     num_lps: int
     box_radius: float | None = None
+    #: traversal only: cells whose float-cdd facet test failed and fell back to HiGHS
+    num_cdd_fallbacks: int = 0
     #: traversal only: activation pattern (bytes) -> region label
     pattern_to_region: dict[bytes, int] = field(default_factory=dict)
     #: per region label: (linear (nL, n0), offset (nL,)) of the affine map
@@ -344,6 +346,7 @@ def count_regions_traversal(
     edges: list[tuple[int, int]] = []
     known_facet_neurons: list[set[int]] = []
     num_lps = 0
+    num_cdd_fallbacks = 0
 
     def add_cell(pattern: np.ndarray, point: np.ndarray) -> int:
         key = np.packbits(pattern).tobytes()
@@ -396,13 +399,25 @@ def count_regions_traversal(
         representative[groups[::-1]] = np.arange(n_hidden)[::-1]
         facet_points: dict[int, tuple[np.ndarray, float]] = {}
         current = patterns[index]
-        if facet_method == "cdd":
+        use_cdd = facet_method == "cdd"
+        if use_cdd:
             rows = np.concatenate([representative, np.arange(n_hidden, cell.G.shape[0])])
-            if interior_known:
-                redundant = _redundant_rows_incremental(cell.G[rows], cell.h[rows], interior, rng,
-                                                        num_rays)
-            else:
-                redundant = _redundant_rows_cdd(cell.G[rows], cell.h[rows])
+            try:
+                if interior_known:
+                    redundant = _redundant_rows_incremental(cell.G[rows], cell.h[rows], interior,
+                                                            rng, num_rays)
+                else:
+                    redundant = _redundant_rows_cdd(cell.G[rows], cell.h[rows])
+            except RuntimeError:
+                # float cdd can report "numerical inconsistency": use the HiGHS path for this cell
+                use_cdd = False
+                num_cdd_fallbacks += 1
+                if not interior_known:
+                    slack, interior = cell.lp.max_slack()
+                    num_lps += 1
+                    if slack <= SLACK_TOL:
+                        raise RuntimeError(f"cell {index} is not full-dimensional") from None
+        if use_cdd:
             for group in range(num_groups):
                 if group in redundant:
                     continue
@@ -488,6 +503,7 @@ def count_regions_traversal(
         num_cells=len(cells),
         num_lps=num_lps,
         box_radius=box_radius,
+        num_cdd_fallbacks=num_cdd_fallbacks,
         pattern_to_region=pattern_to_region,
         region_maps=region_maps,
         cell_points=points if (facet_method == "lp" or interior_points) else [],

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from envs.regions.lp import LPError
+from envs.regions.lp import LPError, new_highs
 from envs.regions.tropical import TropicalRational
 
 SURJECTIVE_TOL = 1e-9
@@ -43,8 +43,7 @@ def _check_matrix(A: np.ndarray) -> np.ndarray:
 def surjectivity_value(A_J: np.ndarray) -> tuple[float, np.ndarray]:
     """``min ||A_J^T v||_1 s.t. v >= 0, sum v = 1`` (HiGHS); returns (value, v)."""
     k, n = A_J.shape
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = new_highs()
     lp = highspy.HighsLp()
     lp.num_col_ = k + n
     lp.num_row_ = 2 * n + 1

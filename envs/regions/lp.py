@@ -12,43 +12,18 @@ raises :class:`LPError`; it is never turned into a result.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import highspy
 import numpy as np
+
+from envs.highs import new_highs as shared_new_highs
 
 SLACK_TOL = 1e-7
 _INF = highspy.kHighsInf
 
 
-def _construct_first_highs_silently() -> None:
-    """HiGHS prints a licence banner to fd 1 when the first model is created; that would
-    corrupt the JSON that the CLI prints, so the first instance is created with fd 1
-    pointed at /dev/null."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        highspy.Highs()
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-_construct_first_highs_silently()
-
-
 def new_highs() -> highspy.Highs:
-    """A silent HiGHS instance."""
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    return highs
+    """A silent single-threaded HiGHS instance (banner swallowed by :mod:`envs.highs`)."""
+    return shared_new_highs(threads=1)
 
 
 class LPError(RuntimeError):

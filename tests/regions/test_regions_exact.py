@@ -182,3 +182,19 @@ def test_wide_low_dimensional_traversal_uses_incremental_path():
     expected = 1 + 30 + comb(30, 2)
     assert count_regions_traversal(net).count == expected
     assert count_regions_traversal(net, facet_method="lp").count == expected
+
+
+def test_cdd_failure_falls_back_to_highs(monkeypatch):
+    import envs.regions.exact as exact
+
+    net = random_network([2, 6, 3, 1], 8)
+    expected = count_regions_tropical(net).count
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("*Error: Numerical inconsistency is found.")
+
+    monkeypatch.setattr(exact, "_redundant_rows_cdd", broken)
+    monkeypatch.setattr(exact, "_redundant_rows_incremental", broken)
+    for interior_points in (True, False):
+        result = count_regions_traversal(net, facet_method="cdd", interior_points=interior_points)
+        assert result.count == expected and result.num_cdd_fallbacks == result.num_cells
