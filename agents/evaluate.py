@@ -129,6 +129,7 @@ def evaluate(
         format_table,
         graph_for,
         parse_method,
+        prepare_run,
         prover_seed,
         read_rows,
         row_key,
@@ -136,7 +137,6 @@ def evaluate(
         summarize,
         write_summary,
     )
-    from baselines.sherali_adams import DEFAULT_MEMORY_BUDGET
     from envs.polyproof.graphs import stable_set_from_graph
 
     for spec in methods:
@@ -148,16 +148,9 @@ def evaluate(
     if q_net is not None and q_net.architecture == "vanilla" and any(n != q_net.n for n in ns):  # type: ignore[attr-defined]
         raise ValueError(f"a vanilla network only runs at its training n={q_net.n}")  # type: ignore[attr-defined]
     prover = GreedyProver(q_net) if q_net is not None else None
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existing = read_rows(path) if resume else []
-    done = {row_key(r) for r in existing}
-    options = {
-        "max_steps": max_steps,
-        "max_degree": max_degree,
-        "time_limit": time_limit,
-        "memory_budget": DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget,
-    }
+    path, existing, done, options = prepare_run(
+        out, resume, max_steps, max_degree, time_limit, memory_budget
+    )
     mode = "a" if resume and existing else "w"
     new_rows: list[dict[str, Any]] = []
     wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}

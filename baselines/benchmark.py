@@ -239,6 +239,29 @@ def row_key(row: dict[str, Any]) -> tuple[int, int, int, str]:
     return int(row["seed"]), int(row["n"]), int(row["graph"]), str(row["method"])
 
 
+def prepare_run(
+    out: str | Path,
+    resume: bool,
+    max_steps: int,
+    max_degree: int,
+    time_limit: float | None,
+    memory_budget: int | None,
+) -> tuple[Path, list[dict[str, str]], set[tuple[int, int, int, str]], dict[str, Any]]:
+    """Output path (parent created), rows already there (if resuming), their keys, method options."""
+    from baselines.sherali_adams import DEFAULT_MEMORY_BUDGET
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = read_rows(path) if resume else []
+    options = {
+        "max_steps": max_steps,
+        "max_degree": max_degree,
+        "time_limit": time_limit,
+        "memory_budget": DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget,
+    }
+    return path, existing, {row_key(r) for r in existing}, options
+
+
 def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Means per ``(n, method)`` over rows with a certified bound (or the reference)."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
@@ -351,7 +374,6 @@ def run_benchmark(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the benchmark; returns the summary rows (all CSV rows count)."""
-    from baselines.sherali_adams import DEFAULT_MEMORY_BUDGET
 
     methods = tuple(methods)
     for spec in methods:
@@ -361,16 +383,9 @@ def run_benchmark(
         raise ValueError(f"--n needs positive sizes, got {ns}")
     if graphs < 1:
         raise ValueError(f"--graphs must be >= 1, got {graphs}")
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existing = read_rows(path) if resume else []
-    done = {row_key(r) for r in existing}
-    options = {
-        "max_steps": max_steps,
-        "max_degree": max_degree,
-        "time_limit": time_limit,
-        "memory_budget": DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget,
-    }
+    path, existing, done, options = prepare_run(
+        out, resume, max_steps, max_degree, time_limit, memory_budget
+    )
     tasks = []
     for n in ns:
         for index in range(graphs):
