@@ -127,7 +127,7 @@ def evaluate(
     from baselines.benchmark import (
         FIELDS,
         format_table,
-        graph_for,
+        graph_problem,
         parse_method,
         prepare_run,
         prover_seed,
@@ -137,7 +137,6 @@ def evaluate(
         summarize,
         write_summary,
     )
-    from envs.polyproof.graphs import stable_set_from_graph
 
     for spec in methods:
         if spec != "agent":
@@ -172,16 +171,7 @@ def evaluate(
         writer.writerows(copied)
         new_rows.extend(copied)
         for n, index in tqdm(tasks, desc="evaluate", unit="graph", disable=not progress):
-            graph = graph_for(seed, n, index)
-            problem = stable_set_from_graph(graph, with_optimum=True)
-            base = {
-                "seed": seed,
-                "n": n,
-                "graph": index,
-                "p": round(graph.graph["p"], 6),
-                "edges": graph.number_of_edges(),
-                "alpha": int(problem.known_optimum),
-            }
+            problem, base = graph_problem(seed, n, index)
             for spec in methods:
                 if (seed, n, index, spec) in done:
                     continue

@@ -96,6 +96,23 @@ def graph_for(seed: int, n: int, index: int):
     return graph
 
 
+def graph_problem(seed: int, n: int, index: int) -> tuple[Any, dict[str, Any]]:
+    """The stable-set problem of graph ``index`` (with alpha) and its identifying CSV fields."""
+    from envs.polyproof.graphs import stable_set_from_graph
+
+    graph = graph_for(seed, n, index)
+    problem = stable_set_from_graph(graph, with_optimum=True)
+    base = {
+        "seed": seed,
+        "n": n,
+        "graph": index,
+        "p": round(graph.graph["p"], 6),
+        "edges": graph.number_of_edges(),
+        "alpha": int(problem.known_optimum),
+    }
+    return problem, base
+
+
 def prover_seed(seed: int, n: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, n, index, 1]).generate_state(1)[0])
 
@@ -191,19 +208,9 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
 
 def run_graph(task: tuple[int, int, int, tuple[str, ...], dict[str, Any]]) -> list[dict[str, Any]]:
     """All requested methods on one graph (a unit of work for the process pool)."""
-    from envs.polyproof.graphs import stable_set_from_graph
 
     seed, n, index, methods, options = task
-    graph = graph_for(seed, n, index)
-    problem = stable_set_from_graph(graph, with_optimum=True)
-    base = {
-        "seed": seed,
-        "n": n,
-        "graph": index,
-        "p": round(graph.graph["p"], 6),
-        "edges": graph.number_of_edges(),
-        "alpha": int(problem.known_optimum),
-    }
+    problem, base = graph_problem(seed, n, index)
     rows = []
     for spec in methods:
         try:

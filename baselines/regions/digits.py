@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV
+from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import ReLUNetwork
 from envs.regions.numerical import estimate_regions
@@ -108,9 +108,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     ax.set_xlabel("hidden width w of [64, w, 10]")
     ax.set_ylabel("linear regions")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV
+from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_deepsets_network
 from envs.regions.numerical import estimate_regions
@@ -83,9 +83,7 @@ def _plot(summary: list[dict], path: Path) -> None:
     ax.axhline(1.0, color="grey", lw=0.5)
     ax.set_xlabel("input dimension n")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,12 @@ def write_csv(path: Path, rows: list[dict], fieldnames: list[str] | None = None)
         writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay out, save as PNG (120 dpi) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, write_csv
+from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import ReLUNetwork, random_network
 from envs.regions.tropical import monomial_counts
@@ -91,9 +91,7 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
     ax.set_xlabel("hidden width w of [2, w, 1]")
     ax.set_ylabel("pruning rate 1 - pruned/native")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, write_csv
+from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
 from envs.regions.exact import count_regions_traversal, count_regions_tropical
 from envs.regions.network import random_network
 from envs.regions.numerical import estimate_regions
@@ -117,9 +117,7 @@ def _plot(summary: list[dict], path: Path) -> None:
     ax_time.set_yscale("log")
     ax_time.set_ylabel("mean seconds per network")
     ax_time.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, write_csv
+from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_network
 from envs.regions.tropical import monomial_counts
@@ -74,9 +74,7 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
         ax.set_title(title)
         ax.set_yscale("log")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
