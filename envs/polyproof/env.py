@@ -12,10 +12,10 @@ from gymnasium import spaces
 from envs.highs import LPError
 from envs.polyproof.generator import FixedProblemGenerator, Generator, RandomStableSetGenerator
 from envs.polyproof.problem import Problem
-from envs.polyproof.proof import Proof
+from envs.polyproof.proof import Proof, render_steps
 from envs.polyproof.reward import bound_improvement, effective_bound
 from envs.polyproof.session import INT16_MAX, ProofSession
-from envs.polyproof.types import CandidateStatus
+from envs.polyproof.types import CandidateStatus, MonomialIndex
 
 
 class PolyProofEnv(gym.Env):
@@ -119,8 +119,6 @@ class PolyProofEnv(gym.Env):
         self.invalid_action_penalty = float(invalid_action_penalty)
         self.lp_time_limit = lp_time_limit
         self.render_mode = render_mode
-
-        from envs.polyproof.types import MonomialIndex
 
         self.monomial_index = MonomialIndex(self.n, self.max_degree)
         num_monomials = self.monomial_index.size
@@ -263,16 +261,7 @@ class PolyProofEnv(gym.Env):
         if self.render_mode is None or self.session is None:
             return None
         session = self.session
-        proof_lines = []
-        n = self.n
-        for k, step in enumerate(session.steps):
-            parent = session.labels[step.parent]
-            if step.parent <= 2 * n:
-                parent = f"({session.memory[step.parent].to_string()})"
-            multiplier = session.memory[1 + step.multiplier].to_string()
-            proof_lines.append(
-                f"[Step {k}] 0 <= {session.memory[2 * n + 1 + k].to_string()} = {parent} * ({multiplier})"
-            )
+        proof_lines = render_steps(session.memory, session.steps, self.n)
         proof_lines.append(f"bound: {session.bound:.6g} (objective {self.problem.objective.to_string()})")
         return "\n".join(proof_lines)
 

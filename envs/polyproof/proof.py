@@ -80,26 +80,12 @@ class Proof:
         return check_identity(self.problem, mem, self.multipliers, self.bound)
 
     # -- printing -------------------------------------------------------------------
-    def memory_label(self, index: int) -> str:
-        n = self.problem.n
-        if index == 0:
-            return "(1)"
-        if index <= 2 * n:
-            return f"({self.problem.axioms()[index][1].to_string()})"
-        return f"[Step {index - 2 * n - 1}]"
-
     def render(self) -> str:
         """The proof in the paper's format, one step per line, then the final combination."""
-        lines = []
         mem = self.memory()
-        offset = 2 * self.problem.n + 1
-        for k, step in enumerate(self.steps):
-            mult = self.problem.axioms()[1 + step.multiplier][1]
-            lines.append(
-                f"[Step {k}] 0 <= {mem[offset + k].to_string()} = "
-                f"{self.memory_label(step.parent)} * ({mult.to_string()})"
-            )
-        terms = [f"{lam} * {self.memory_label(i)}" for i, lam in sorted(self.multipliers.items())]
+        n = self.problem.n
+        lines = render_steps(mem, self.steps, n)
+        terms = [f"{lam} * {memory_label(mem, n, i)}" for i, lam in sorted(self.multipliers.items())]
         target = (Polynomial.constant(self.bound) - self.problem.objective).to_string()
         lines.append(f"0 <= {' + '.join(terms) if terms else '0'} = {target}")
         return "\n".join(lines)
@@ -155,6 +141,23 @@ class Proof:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Proof:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def memory_label(memory: Sequence[Polynomial], n: int, index: int) -> str:
+    """``(-x3 + 1)`` for an axiom, ``[Step k]`` for a derived element (the paper's format)."""
+    if index <= 2 * n:
+        return f"({memory[index].to_string()})"
+    return f"[Step {index - 2 * n - 1}]"
+
+
+def render_steps(memory: Sequence[Polynomial], steps: Sequence[ProofStep], n: int) -> list[str]:
+    """One line per step: ``[Step 3] 0 <= -x3 - x4 + 1 = [Step 2] * (-x4 + 1)``."""
+    offset = 2 * n + 1
+    return [
+        f"[Step {k}] 0 <= {memory[offset + k].to_string()} = "
+        f"{memory_label(memory, n, step.parent)} * ({memory[1 + step.multiplier].to_string()})"
+        for k, step in enumerate(steps)
+    ]
 
 
 # ---------------------------------------------------------------------------------

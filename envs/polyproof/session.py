@@ -20,7 +20,7 @@ from envs.highs import LPError
 from envs.polyproof.lp import BoundLP, LPSolution
 from envs.polyproof.polynomial import Polynomial
 from envs.polyproof.problem import Problem
-from envs.polyproof.proof import Proof, ProofStep, exact_certificate
+from envs.polyproof.proof import CertificateError, Proof, ProofStep, exact_certificate
 from envs.polyproof.types import CandidateStatus, MonomialIndex
 
 INT16_MAX = np.iinfo(np.int16).max
@@ -213,8 +213,6 @@ class ProofSession:
         Raises :class:`envs.polyproof.proof.CertificateError` if the LP has no finite
         bound yet or no exact certificate can be recovered.
         """
-        from envs.polyproof.proof import CertificateError
-
         if self.solution.status != "Optimal":
             raise CertificateError(f"no finite bound to certify (LP status {self.solution.status})")
         lambdas = np.zeros(len(self.memory))
