@@ -6,7 +6,7 @@
 For each ``n`` and graph ``i`` (``G(n, p)``, ``p ~ U[0.5, 1]``, drawn exactly as in
 :mod:`baselines.benchmark`, so rows are comparable with its CSVs) every method bounds
 ``alpha(G)``: ``agent`` (greedy actions of the checkpoint's Q-network, ``--max-steps``
-steps), ``random``, ``dual_pricing``, ``sherali_adams:L`` (levels refused by the memory
+steps), ``random``, ``dual_pricing``, ``clique_cover``, ``sherali_adams:L`` (levels refused by the memory
 budget are recorded as ``skipped_memory``) and ``alpha`` (the exact value). Every agent
 bound is the bound of its exact certificate, re-checked with ``Proof.is_valid()`` and the
 independent checker; a failing proof is recorded as ``certificate_failed``, never as a
@@ -37,7 +37,15 @@ from agents.dqn.policies import CachedQEvaluator, ProofQNetwork
 from agents.dqn.runner import run_greedy_episode
 from envs.polyproof.env import PolyProofEnv
 
-DEFAULT_METHODS = ("agent", "random", "dual_pricing", "sherali_adams:2", "sherali_adams:3", "alpha")
+DEFAULT_METHODS = (
+    "agent",
+    "random",
+    "dual_pricing",
+    "clique_cover",
+    "sherali_adams:2",
+    "sherali_adams:3",
+    "alpha",
+)
 
 
 class GreedyProver:
@@ -162,7 +170,12 @@ def evaluate(
                 done.add(key)
     from tqdm import tqdm
 
-    tasks = [(n, i) for n in ns for i in range(graphs) if any((seed, n, i, m) not in done for m in methods)]
+    tasks = [
+        (n, i)
+        for n in ns
+        for i in range(graphs)
+        if any((seed, n, i, m) not in done for m in methods)
+    ]
     envs: dict[int, PolyProofEnv] = {}
     with path.open(mode, newline="", encoding="utf-8") as handle, torch.no_grad():
         writer = csv.DictWriter(handle, fieldnames=list(FIELDS))
@@ -184,7 +197,11 @@ def evaluate(
                     else:
                         part = run_method(spec, problem, options, prover_seed(seed, n, index))
                 except Exception as exc:  # noqa: BLE001 - recorded, never turned into a bound
-                    part = {"method": spec, "status": "error", "message": f"{type(exc).__name__}: {exc}"}
+                    part = {
+                        "method": spec,
+                        "status": "error",
+                        "message": f"{type(exc).__name__}: {exc}",
+                    }
                 part.setdefault("seconds", round(time.perf_counter() - start, 6))
                 row = {key: "" for key in FIELDS}
                 row.update(base)
@@ -202,22 +219,35 @@ def evaluate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m agents.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m agents.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--checkpoint", required=True, help="a ProofDQN model .zip")
     parser.add_argument("--n", type=int, nargs="+", default=[15, 20, 25, 30, 35, 40, 45, 50])
     parser.add_argument("--graphs", type=int, default=100)
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
-    parser.add_argument("--seed", type=int, default=0, help="graph seed (as baselines.benchmark; training graphs come from another stream)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="graph seed (as baselines.benchmark; training graphs come from another stream)",
+    )
     parser.add_argument("--out", default="results/agents/agent_eval.csv")
     parser.add_argument("--max-steps", type=int, default=100)
     parser.add_argument("--max-degree", type=int, default=2)
-    parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per Sherali-Adams LP")
-    parser.add_argument("--memory-gib", type=float, default=None, help="Sherali-Adams memory budget")
+    parser.add_argument(
+        "--time-limit", type=float, default=600.0, help="seconds per Sherali-Adams LP"
+    )
+    parser.add_argument(
+        "--memory-gib", type=float, default=None, help="Sherali-Adams memory budget"
+    )
     parser.add_argument("--no-resume", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--reuse", nargs="*", default=[], help="baselines.benchmark CSVs to copy rows from")
+    parser.add_argument(
+        "--reuse", nargs="*", default=[], help="baselines.benchmark CSVs to copy rows from"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -32,7 +32,13 @@ def read_curve(run_dir: str | Path) -> list[tuple[int, float]]:
     return rows
 
 
-def plot(runs: list[str], labels: list[str], out: str | Path, all_steps: bool = False, title: str | None = None) -> Path:
+def plot(
+    runs: list[str],
+    labels: list[str],
+    out: str | Path,
+    all_steps: bool = False,
+    title: str | None = None,
+) -> Path:
     if len(runs) != len(labels):
         raise ValueError("--runs and --labels must have the same length")
     curves = [read_curve(r) for r in runs]
@@ -63,7 +69,9 @@ def plot(runs: list[str], labels: list[str], out: str | Path, all_steps: bool = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", nargs="+", default=["runs/dqn_cpu", "runs/dqn_vanilla_cpu"])
     parser.add_argument("--labels", nargs="+", default=["symmetric", "vanilla"])
     parser.add_argument("--out", default="results/agents/ablation.png")

@@ -66,7 +66,9 @@ class TrainArgs:
     architecture: str = "symmetric"  # or "vanilla"
     width: int = 500
     feature_dim: int | None = None
-    objective_normalization: str = "sum"  # "mean": per-class mean over f's monomials (n-independent)
+    objective_normalization: str = (
+        "sum"  # "mean": per-class mean over f's monomials (n-independent)
+    )
     # DQN
     total_timesteps: int = 1_000_000
     learning_rate: float = 1e-5
@@ -84,6 +86,16 @@ class TrainArgs:
     loss: str = "l1"
     double_q: bool = False
     max_grad_norm: float | None = 10.0
+    # learning from demonstrations (DQfD; off by default, the paper uses none)
+    expert: str | None = None  # "clique_cover" or "dual_pricing" (agents.dqn.demonstrations)
+    demonstration_episodes: int = 0
+    demonstration_seed: int = 777
+    demonstration_fraction: float = 0.25
+    pretrain_steps: int = 0
+    pretrain_td: bool = True  # False: margin loss only while pretraining (fast behaviour cloning)
+    margin_loss_weight: float = 1.0
+    expert_margin: float = 0.8
+    margin_negatives: int = 32
     # run
     seed: int = 0
     run_dir: str = "runs/dqn_paper"
@@ -96,15 +108,28 @@ class TrainArgs:
     final_eval_graphs: int = 50
     final_eval_seed: int = 54321
     save_replay_buffer: bool = True
-    init_from: str | None = None  # a ProofDQN .zip whose network weights start this run (fine-tuning)
+    init_from: str | None = (
+        None  # a ProofDQN .zip whose network weights start this run (fine-tuning)
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.architecture not in ("symmetric", "vanilla"):
-            raise ValueError(f"architecture must be 'symmetric' or 'vanilla', got {self.architecture!r}")
+            raise ValueError(
+                f"architecture must be 'symmetric' or 'vanilla', got {self.architecture!r}"
+            )
         if self.optimizer not in ("rmsprop", "adam"):
             raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {self.optimizer!r}")
-        for name in ("n", "max_steps", "width", "total_timesteps", "batch_size", "train_freq", "checkpoint_every", "eval_every"):
+        for name in (
+            "n",
+            "max_steps",
+            "width",
+            "total_timesteps",
+            "batch_size",
+            "train_freq",
+            "checkpoint_every",
+            "eval_every",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.checkpoint_every % self.eval_every:
@@ -115,6 +140,14 @@ class TrainArgs:
             raise ValueError("need 0 <= p_low <= p_high <= 1")
         if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
             raise ValueError("learning_rate must be a positive finite number")
+        if self.demonstration_episodes < 0 or self.pretrain_steps < 0:
+            raise ValueError("demonstration_episodes and pretrain_steps must be >= 0")
+        if self.demonstration_episodes and self.expert is None:
+            raise ValueError(
+                "demonstration_episodes > 0 needs an expert (clique_cover or dual_pricing)"
+            )
+        if self.pretrain_steps and not self.demonstration_episodes:
+            raise ValueError("pretrain_steps > 0 needs demonstration_episodes > 0")
 
 
 def load_args(config: str | None, overrides: list[str]) -> TrainArgs:
@@ -174,6 +207,10 @@ def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
         loss=args.loss,
         double_q=args.double_q,
         max_grad_norm=args.max_grad_norm,
+        demonstration_fraction=args.demonstration_fraction,
+        margin_loss_weight=args.margin_loss_weight,
+        expert_margin=args.expert_margin,
+        margin_negatives=args.margin_negatives,
         policy_kwargs={
             "architecture": args.architecture,
             "width": args.width,
@@ -187,7 +224,9 @@ def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
     )
 
 
-def held_out_problems(n: int, count: int, seed: int, p_range: tuple[float, float] = (0.5, 1.0)) -> list[Problem]:
+def held_out_problems(
+    n: int, count: int, seed: int, p_range: tuple[float, float] = (0.5, 1.0)
+) -> list[Problem]:
     """``count`` random stable-set problems on G(n, p), p ~ U[p_range], from ``seed``."""
     rng = np.random.default_rng(seed)
     generator = RandomStableSetGenerator(n=n, p_range=p_range)
@@ -220,7 +259,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]) -> Path:
+def save_checkpoint(
+    model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]
+) -> Path:
     run_dir = Path(args.run_dir)
     final = run_dir / "checkpoint"
     tmp = run_dir / "checkpoint.tmp"
@@ -297,7 +338,9 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
         model, curve = load_checkpoint(args, vec_env)
     else:
         if (run_dir / "checkpoint").exists():
-            raise FileExistsError(f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir")
+            raise FileExistsError(
+                f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir"
+            )
         model = make_model(args, vec_env)
         if args.init_from:
             source = ProofDQN.load(args.init_from, device=args.device)
@@ -305,18 +348,40 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             model.policy.q_net_target.load_state_dict(source.policy.q_net.state_dict())
         curve = []
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
-    validation = held_out_problems(args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high))
-    bar = tqdm(total=args.total_timesteps, initial=model.num_timesteps, desc="DQN", disable=quiet, dynamic_ncols=True)
+    validation = held_out_problems(
+        args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high)
+    )
+    if args.demonstration_episodes:
+        use_demonstrations(
+            model, args, pretrain=not resume, curve=curve, validation=validation, quiet=quiet
+        )
+    bar = tqdm(
+        total=args.total_timesteps,
+        initial=model.num_timesteps,
+        desc="DQN",
+        disable=quiet,
+        dynamic_ncols=True,
+    )
     start = time.time()
     first = not resume
     while model.num_timesteps < args.total_timesteps:
-        chunk = min(args.eval_every - model.num_timesteps % args.eval_every, args.total_timesteps - model.num_timesteps)
+        chunk = min(
+            args.eval_every - model.num_timesteps % args.eval_every,
+            args.total_timesteps - model.num_timesteps,
+        )
         model.learn(chunk, callback=_StepBar(bar), reset_num_timesteps=first, log_interval=10)
         first = False
-        at_eval = model.num_timesteps % args.eval_every == 0 or model.num_timesteps >= args.total_timesteps
+        at_eval = (
+            model.num_timesteps % args.eval_every == 0
+            or model.num_timesteps >= args.total_timesteps
+        )
         if at_eval:
             bound = validation_bound(model, args, validation)
-            row = {"step": model.num_timesteps, "mean_bound": bound, "wall_seconds": round(time.time() - start, 1)}
+            row = {
+                "step": model.num_timesteps,
+                "mean_bound": bound,
+                "wall_seconds": round(time.time() - start, 1),
+            }
             curve.append(row)
             model.logger.record("eval/mean_bound", bound)
             model.logger.dump(model.num_timesteps)
@@ -327,12 +392,62 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             bar.set_postfix(val_bound=f"{bound:.3f}")
             if bound <= min(r["mean_bound"] for r in curve):  # the curve is checkpointed: resumable
                 model.save(run_dir / "best_model.zip")
-        if model.num_timesteps % args.checkpoint_every == 0 or model.num_timesteps >= args.total_timesteps:
+        if (
+            model.num_timesteps % args.checkpoint_every == 0
+            or model.num_timesteps >= args.total_timesteps
+        ):
             save_checkpoint(model, vec_env, args, curve)
     bar.close()
     model.save(run_dir / "model.zip")
     final_evaluation(model, args, quiet=quiet)
     return model
+
+
+def use_demonstrations(
+    model: ProofDQN,
+    args: TrainArgs,
+    pretrain: bool,
+    curve: list[dict],
+    validation: list[Problem],
+    quiet: bool = False,
+) -> None:
+    """Collect the expert's episodes (deterministic, so a resumed run rebuilds the same buffer),
+    hand them to the model and, on a fresh run, pretrain on them (DQfD)."""
+    from agents.dqn.demonstrations import collect_demonstrations
+
+    buffer, bounds = collect_demonstrations(
+        make_env(args),
+        args.expert,  # type: ignore[arg-type]
+        args.demonstration_episodes,
+        seed=args.demonstration_seed,
+        device=str(model.device),
+        progress=not quiet,
+    )
+    model.set_demonstrations(buffer)
+    run_dir = Path(args.run_dir)
+    info = {
+        "expert": args.expert,
+        "episodes": len(bounds),
+        "transitions": buffer.size(),
+        "expert_mean_bound": float(np.mean(bounds)),
+    }
+    if not pretrain or not args.pretrain_steps:
+        return
+    rows = model.pretrain(args.pretrain_steps, td=args.pretrain_td, progress=not quiet)
+    with open(run_dir / "pretrain.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        writer.writeheader()
+        writer.writerows(rows)
+    info["pretrain_steps"] = len(rows)
+    info["validation_bound_after_pretrain"] = validation_bound(model, args, validation)
+    with open(run_dir / "demonstrations.json", "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=2)
+    curve.append(
+        {"step": 0, "mean_bound": info["validation_bound_after_pretrain"], "wall_seconds": 0.0}
+    )
+    model.save(run_dir / "pretrained_model.zip")
+    if not quiet:
+        print(json.dumps(info, indent=2))
 
 
 def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> dict[str, Any]:
@@ -341,7 +456,9 @@ def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> d
         return {}
     from envs.polyproof.graphs import stability_number  # noqa: F401  (alpha is attached by the generator)
 
-    problems = held_out_problems(args.n, args.final_eval_graphs, args.final_eval_seed, (args.p_low, args.p_high))
+    problems = held_out_problems(
+        args.n, args.final_eval_graphs, args.final_eval_seed, (args.p_low, args.p_high)
+    )
     env = make_env(args)
     rng = np.random.default_rng(args.final_eval_seed)
     agent, rand, alpha = [], [], []
@@ -366,9 +483,13 @@ def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> d
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="YAML file with TrainArgs keys")
-    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
+    parser.add_argument(
+        "--override", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from run_dir/checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     ns = parser.parse_args(argv)

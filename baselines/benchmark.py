@@ -7,9 +7,10 @@ re-checked with ``Proof.is_valid()`` and with the independent checker
 :mod:`envs.polyproof.verify`; a bound whose proof fails is recorded as
 ``certificate_failed`` and never reported as a bound.
 
-Methods: ``sherali_adams:L`` (level-L Sherali–Adams, eq. 10), ``random`` and
-``dual_pricing`` (dynamic provers, ``--max-steps`` steps at degree ``--max-degree``,
-from :mod:`baselines.provers`), and ``alpha`` (exact ``alpha(G)``, the reference).
+Methods: ``sherali_adams:L`` (level-L Sherali–Adams, eq. 10), ``random``,
+``dual_pricing`` and ``clique_cover`` (dynamic provers, ``--max-steps`` steps at degree
+``--max-degree``, from :mod:`baselines.provers`; the last is a scripted greedy clique
+cover, our own expert, not in the paper), and ``alpha`` (exact ``alpha(G)``, the reference).
 
 Output: one CSV row per graph × method (appended as soon as it is computed, so an
 interrupted run resumes where it stopped; rows already in the CSV are skipped) and a
@@ -80,10 +81,11 @@ def parse_method(spec: str) -> tuple[str, int | None]:
         if not arg.isdigit() or int(arg) < 1:
             raise ValueError(f"bad method {spec!r}: use sherali_adams:<level>, level >= 1")
         return name, int(arg)
-    if name in ("random", "dual_pricing", "alpha") and not arg:
+    if name in ("random", "dual_pricing", "clique_cover", "alpha") and not arg:
         return name, None
     raise ValueError(
-        f"unknown method {spec!r}: choose sherali_adams:<level>, random, dual_pricing, alpha"
+        f"unknown method {spec!r}: choose sherali_adams:<level>, random, dual_pricing, "
+        "clique_cover, alpha"
     )
 
 
@@ -165,9 +167,10 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
                 max_degree=options["max_degree"],
             )
         else:
-            from baselines.provers import prove_dual_pricing
+            from baselines.provers import prove_clique_cover, prove_dual_pricing
 
-            result = prove_dual_pricing(
+            prover = prove_dual_pricing if name == "dual_pricing" else prove_clique_cover
+            result = prover(
                 problem, max_steps=options["max_steps"], max_degree=options["max_degree"]
             )
     except LPError as exc:
@@ -308,7 +311,9 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _method_order(method: str) -> tuple[int, int]:
     name, _, arg = method.partition(":")
-    order = {"alpha": 0, "dual_pricing": 1, "random": 2, "sherali_adams": 3}.get(name, 9)
+    order = {"alpha": 0, "clique_cover": 1, "dual_pricing": 2, "random": 3, "sherali_adams": 4}.get(
+        name, 9
+    )
     return order, int(arg) if arg.isdigit() else 0
 
 

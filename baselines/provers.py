@@ -50,7 +50,10 @@ def _run(
 ) -> BoundResult:
     start = time.perf_counter()
     session = ProofSession(
-        problem, max_degree=max_degree, max_memory=2 * problem.n + 1 + max_steps, lp_time_limit=lp_time_limit
+        problem,
+        max_degree=max_degree,
+        max_memory=2 * problem.n + 1 + max_steps,
+        lp_time_limit=lp_time_limit,
     )
     lp_seconds = session.solution.seconds
     for _ in range(max_steps):
@@ -101,3 +104,91 @@ def prove_dual_pricing(
 ) -> BoundResult:
     """Column generation: add the candidate of most negative normalised reduced cost."""
     return _run("dual_pricing", problem, dual_pricing_choice, max_steps, max_degree, lp_time_limit)
+
+
+def _clique_support(poly, n: int) -> frozenset[int] | None:
+    """``S`` if ``poly == 1 - sum_{i in S} x_i`` with ``|S| >= 2``, else ``None``."""
+    terms = poly.terms
+    if len(terms) < 3 or terms.get((), 0) != 1:
+        return None
+    support = []
+    for mono, coefficient in terms.items():
+        if mono == ():
+            continue
+        if len(mono) != 1 or coefficient != -1:
+            return None
+        support.append(mono[0])
+    return frozenset(support)
+
+
+def clique_cover_choice(session: ProofSession, legal: np.ndarray) -> int:
+    """Scripted greedy clique cover for stable-set problems (a hand-written expert).
+
+    A clique ``S`` of the graph gives the inequality ``1 - sum_{i in S} x_i >= 0`` in
+    ``|S| - 1`` steps: ``(1 - x_u)(1 - x_v)`` for an edge, then repeated multiplication
+    by ``1 - x_k`` for a ``k`` adjacent to all of ``S`` (the edge equalities remove every
+    product term). The policy reads everything from the session's memory: it extends the
+    most recent clique by an uncovered common neighbour (the one keeping most uncovered
+    common neighbours), otherwise starts a new clique at the uncovered vertex with most
+    uncovered neighbours, otherwise makes existing cliques maximal; if none of these is
+    legal it falls back to :func:`dual_pricing_choice`. The LP bound is then at most the
+    number of cliques used.
+    """
+    problem = session.problem
+    n = problem.n
+    equalities = set(problem.equalities)
+    if not problem.edges or not all(tuple(sorted(e)) in equalities for e in problem.edges):
+        return dual_pricing_choice(session, legal)  # not a stable-set problem
+    neighbours = [set() for _ in range(n)]
+    for i, j in problem.edges:
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    legal_set = set(int(a) for a in legal)
+    width = session.num_multipliers
+    axioms = 2 * n + 1
+    cliques = []
+    for slot in range(axioms, len(session.memory)):
+        support = _clique_support(session.memory[slot], n)
+        if support is not None:
+            cliques.append((slot, support))
+    covered = set().union(*(s for _, s in cliques)) if cliques else set()
+    uncovered = set(range(n)) - covered
+
+    def extension(slot: int, support: frozenset[int], allowed: set[int]) -> int | None:
+        common = set.intersection(*(neighbours[i] for i in support)) & allowed
+        ranked = sorted(common, key=lambda k: (-len(neighbours[k] & common & uncovered), k))
+        for k in ranked:
+            action = slot * width + n + k
+            if action in legal_set:
+                return action
+        return None
+
+    if cliques:
+        slot, support = cliques[-1]
+        action = extension(slot, support, uncovered)
+        if action is not None:
+            return action
+    for u in sorted(uncovered, key=lambda v: (-len(neighbours[v] & uncovered), v)):
+        partners = sorted(
+            neighbours[u],
+            key=lambda v: (v not in uncovered, -len(neighbours[u] & neighbours[v] & uncovered), v),
+        )
+        for v in partners:
+            action = (n + 1 + u) * width + n + v
+            if action in legal_set:
+                return action
+    for slot, support in reversed(cliques):
+        action = extension(slot, support, set(range(n)))
+        if action is not None:
+            return action
+    return dual_pricing_choice(session, legal)
+
+
+def prove_clique_cover(
+    problem: Problem,
+    max_steps: int = 100,
+    max_degree: int = 2,
+    lp_time_limit: float | None = 30.0,
+) -> BoundResult:
+    """The scripted greedy clique-cover prover (:func:`clique_cover_choice`)."""
+    return _run("clique_cover", problem, clique_cover_choice, max_steps, max_degree, lp_time_limit)

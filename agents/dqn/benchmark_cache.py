@@ -44,7 +44,9 @@ def build_states(n: int, memory: int, seed: int) -> tuple[dict, dict]:
     return previous, obs
 
 
-def run(n: int, memory: int, widths: list[int], repeats: int, seed: int, out_dir: Path) -> list[dict]:
+def run(
+    n: int, memory: int, widths: list[int], repeats: int, seed: int, out_dir: Path
+) -> list[dict]:
     before, after = build_states(n, memory, seed)
     rows = []
     for width in widths:
@@ -95,7 +97,9 @@ def run(n: int, memory: int, widths: list[int], repeats: int, seed: int, out_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=25)
     parser.add_argument("--memory", type=int, default=150)
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 128])

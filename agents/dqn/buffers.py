@@ -53,7 +53,9 @@ class MaskedDictReplayBuffer(DictReplayBuffer):
             raise ValueError("MaskedDictReplayBuffer needs a Discrete action space")
         self.num_actions = int(action_space.n)
         self.packed_size = (self.num_actions + 7) // 8
-        self.next_action_masks = np.zeros((self.buffer_size, self.n_envs, self.packed_size), dtype=np.uint8)
+        self.next_action_masks = np.zeros(
+            (self.buffer_size, self.n_envs, self.packed_size), dtype=np.uint8
+        )
 
     def add(
         self,

@@ -7,7 +7,12 @@ Differences from SB3's DQN, all needed because the action set grows every step:
   next state's action mask stored by :class:`MaskedDictReplayBuffer` (no legal action: 0);
 - the TD loss is configurable (paper: L1);
 - exploration randomness comes from the algorithm's own ``numpy`` generator, saved with
-  the model, so that a resumed run continues exactly.
+  the model, so that a resumed run continues exactly;
+- optional learning from demonstrations (DQfD, Hester et al. 2018): a separate buffer of
+  expert transitions (:mod:`agents.dqn.demonstrations`) is mixed into every minibatch and
+  gets a large-margin loss ``max_a [Q(s, a) + l(a_E, a)] - Q(s, a_E)`` on the expert's
+  action ``a_E`` (over ``margin_negatives`` sampled legal actions), and :meth:`ProofDQN.pretrain`
+  trains on it alone before interaction. Off unless :meth:`ProofDQN.set_demonstrations` is called.
 
 ``learn``, ``predict``, ``save``/``load``, callbacks, the TensorBoard logger and
 :func:`stable_baselines3.common.evaluation.evaluate_policy` work as for any SB3 algorithm.
@@ -27,7 +32,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import LinearSchedule, polyak_update
 
-from agents.dqn.buffers import MaskedDictReplayBuffer
+from agents.dqn.buffers import MaskedDictReplayBuffer, MaskedDictReplayBufferSamples
 from agents.dqn.policies import ProofDQNPolicy
 
 SelfProofDQN = TypeVar("SelfProofDQN", bound="ProofDQN")
@@ -48,6 +53,10 @@ class ProofDQN(OffPolicyAlgorithm):
         loss: ``"l1"``, ``"huber"`` or ``"mse"``.
         double_q: choose the next action with the online network (off by default).
         max_grad_norm: gradient clipping (``None``: none).
+        demonstration_fraction: share of each minibatch drawn from the demonstration buffer
+            (only once one is set with :meth:`set_demonstrations`).
+        margin_loss_weight, expert_margin, margin_negatives: the DQfD large-margin loss
+            (weight, margin ``l``, number of sampled non-expert legal actions).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"ProofDQNPolicy": ProofDQNPolicy}
@@ -75,6 +84,10 @@ class ProofDQN(OffPolicyAlgorithm):
         loss: str = "l1",
         double_q: bool = False,
         max_grad_norm: float | None = 10.0,
+        demonstration_fraction: float = 0.25,
+        margin_loss_weight: float = 1.0,
+        expert_margin: float = 0.8,
+        margin_negatives: int = 32,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -118,6 +131,17 @@ class ProofDQN(OffPolicyAlgorithm):
         self.loss = loss
         self.double_q = double_q
         self.max_grad_norm = max_grad_norm
+        if not 0.0 <= demonstration_fraction <= 1.0:
+            raise ValueError(
+                f"demonstration_fraction must be in [0, 1], got {demonstration_fraction}"
+            )
+        if margin_negatives < 1:
+            raise ValueError(f"margin_negatives must be >= 1, got {margin_negatives}")
+        self.demonstration_fraction = demonstration_fraction
+        self.margin_loss_weight = margin_loss_weight
+        self.expert_margin = expert_margin
+        self.margin_negatives = margin_negatives
+        self.demonstration_buffer: MaskedDictReplayBuffer | None = None
         self._n_calls = 0
         self.exploration_rate = exploration_initial_eps
         self.exploration_rng = np.random.default_rng(seed)
@@ -135,7 +159,9 @@ class ProofDQN(OffPolicyAlgorithm):
     # -- exploration --------------------------------------------------------------------------
     def _epsilon(self) -> float:
         if self.exploration_total_timesteps:
-            progress_remaining = 1.0 - min(1.0, self.num_timesteps / self.exploration_total_timesteps)
+            progress_remaining = 1.0 - min(
+                1.0, self.num_timesteps / self.exploration_total_timesteps
+            )
         else:
             progress_remaining = self._current_progress_remaining
         return float(self.exploration_schedule(progress_remaining))
@@ -190,7 +216,9 @@ class ProofDQN(OffPolicyAlgorithm):
         return F.mse_loss(current, target)
 
     @torch.no_grad()
-    def target_values(self, next_observations: dict[str, torch.Tensor], next_masks: torch.Tensor) -> torch.Tensor:
+    def target_values(
+        self, next_observations: dict[str, torch.Tensor], next_masks: torch.Tensor
+    ) -> torch.Tensor:
         """``max_{a' legal} Q_target(s', a')`` per sample (0 where no action is legal)."""
         obs = dict(next_observations)
         obs["action_mask"] = next_masks.to(obs["action_mask"].dtype)
@@ -207,30 +235,136 @@ class ProofDQN(OffPolicyAlgorithm):
                 out[b] = q.max()
         return out
 
+    def set_demonstrations(self, buffer: MaskedDictReplayBuffer | None) -> None:
+        """Use ``buffer`` (expert transitions, never overwritten) for DQfD; ``None`` turns it off."""
+        if buffer is not None and buffer.size() == 0:
+            raise ValueError("the demonstration buffer is empty")
+        if buffer is not None and buffer.num_actions != self.action_space.n:  # type: ignore[union-attr]
+            raise ValueError("the demonstration buffer was made for another action space")
+        self.demonstration_buffer = buffer
+
+    def margin_loss(self, data: MaskedDictReplayBufferSamples) -> torch.Tensor:
+        """DQfD's ``max_a [Q(s, a) + l(a_E, a)] - Q(s, a_E)`` over the expert action and sampled legal actions.
+
+        Of the ``margin_negatives`` sampled actions, up to half are hard negatives that
+        share the expert's parent or multiplier; the rest are uniform among the legal ones.
+        """
+        masks = data.observations["action_mask"].cpu().numpy() > 0
+        expert = data.actions.view(-1).long().cpu().numpy()
+        k = self.margin_negatives
+        chosen = np.repeat(expert[:, None], k + 1, axis=1)
+        width = self.action_space.n // data.observations["memory_mask"].shape[1]  # type: ignore[union-attr]
+        for b, mask in enumerate(masks):
+            others = np.flatnonzero(mask)
+            others = others[others != expert[b]]
+            if others.size > k:  # half hard negatives: same parent or same multiplier as the expert
+                related = (others // width == expert[b] // width) | (
+                    others % width == expert[b] % width
+                )
+                hard = others[related]
+                hard = self.exploration_rng.choice(hard, size=min(hard.size, k // 2), replace=False)
+                rest = np.setdiff1d(others, hard)
+                rest = self.exploration_rng.choice(rest, size=k - hard.size, replace=False)
+                others = np.concatenate([hard, rest])
+            chosen[b, 1 : 1 + others.size] = others
+        actions = torch.as_tensor(chosen, device=self.device)
+        q = torch.stack(self.q_net(data.observations, actions))
+        margins = (actions != actions[:, :1]).to(q.dtype) * self.expert_margin
+        return ((q + margins).amax(1) - q[:, 0]).mean()
+
+    def _td_terms(self, data: MaskedDictReplayBufferSamples) -> tuple[torch.Tensor, torch.Tensor]:
+        next_max = self.target_values(data.next_observations, data.next_action_masks)
+        target = data.rewards.view(-1) + (1 - data.dones.view(-1)) * self.gamma * next_max
+        current = torch.stack(
+            [q[0] for q in self.q_net(data.observations, data.actions.view(-1, 1).long())]
+        )
+        return current, target
+
+    def _gradient_step(
+        self,
+        agent_data: MaskedDictReplayBufferSamples | None,
+        demo_data: MaskedDictReplayBufferSamples | None,
+        demo_td: bool = True,
+    ) -> dict[str, float]:
+        currents, targets = [], []
+        for data in (agent_data, demo_data if demo_td else None):
+            if data is not None:
+                current, target = self._td_terms(data)
+                currents.append(current)
+                targets.append(target)
+        loss = torch.zeros((), device=self.device)
+        stats: dict[str, float] = {}
+        if currents:
+            current, target = torch.cat(currents), torch.cat(targets)
+            loss = self._td_loss(current, target)
+            stats = {"td_loss": loss.item(), "q_mean": current.mean().item()}
+        if demo_data is not None and self.margin_loss_weight > 0:
+            margin = self.margin_loss(demo_data)
+            loss = loss + self.margin_loss_weight * margin
+            stats["margin_loss"] = margin.item()
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+        self.policy.cache.parameter_version += 1
+        stats["loss"] = loss.item()
+        return stats
+
+    def _log_stats(self, rows: list[dict[str, float]], prefix: str = "train") -> None:
+        for key in rows[0]:
+            values = [row[key] for row in rows if key in row]
+            self.logger.record(f"{prefix}/{key}", float(np.mean(values)))
+
     def train(self, gradient_steps: int, batch_size: int = 32) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        losses, q_means = [], []
+        demo_size = 0
+        if self.demonstration_buffer is not None:
+            demo_size = int(round(batch_size * self.demonstration_fraction))
+        rows = []
         for _ in range(gradient_steps):
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            next_max = self.target_values(data.next_observations, data.next_action_masks)
-            target = data.rewards.view(-1) + (1 - data.dones.view(-1)) * self.gamma * next_max
-            current = torch.stack(
-                [q[0] for q in self.q_net(data.observations, data.actions.view(-1, 1).long())]
+            agent_data = self.replay_buffer.sample(
+                batch_size - demo_size, env=self._vec_normalize_env
+            )  # type: ignore[union-attr]
+            demo_data = self.demonstration_buffer.sample(demo_size) if demo_size else None  # type: ignore[union-attr]
+            rows.append(
+                self._gradient_step(agent_data if batch_size > demo_size else None, demo_data)
             )
-            loss = self._td_loss(current, target)
-            self.policy.optimizer.zero_grad()
-            loss.backward()
-            if self.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
-            self.policy.optimizer.step()
-            self.policy.cache.parameter_version += 1
-            losses.append(loss.item())
-            q_means.append(current.mean().item())
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/loss", float(np.mean(losses)))
-        self.logger.record("train/q_mean", float(np.mean(q_means)))
+        self._log_stats(rows)
+
+    def pretrain(
+        self,
+        gradient_steps: int,
+        batch_size: int | None = None,
+        td: bool = True,
+        progress: bool = True,
+    ) -> list[dict[str, float]]:
+        """DQfD pre-training: ``gradient_steps`` updates on demonstration minibatches only.
+
+        ``td=False`` uses the large-margin loss alone (much cheaper: no max over all
+        next-state actions), i.e. behaviour cloning of the expert's ranking. Hard-updates the target network every ``target_update_interval`` updates and at
+        the end. Returns the per-update losses.
+        """
+        if self.demonstration_buffer is None:
+            raise RuntimeError("call set_demonstrations() before pretrain()")
+        from tqdm import tqdm
+
+        batch_size = batch_size or self.batch_size
+        self.policy.set_training_mode(True)
+        rows = []
+        for step in tqdm(
+            range(gradient_steps), desc="pretrain (demonstrations)", disable=not progress
+        ):
+            rows.append(
+                self._gradient_step(None, self.demonstration_buffer.sample(batch_size), demo_td=td)
+            )
+            if (step + 1) % max(self.target_update_interval, 1) == 0:
+                polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), 1.0)
+        polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), 1.0)
+        return rows
 
     def learn(
         self: SelfProofDQN,
@@ -251,7 +385,7 @@ class ProofDQN(OffPolicyAlgorithm):
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "q_net", "q_net_target"]
+        return [*super()._excluded_save_params(), "q_net", "q_net_target", "demonstration_buffer"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []

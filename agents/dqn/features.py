@@ -53,7 +53,10 @@ def enumerate_classes(n: int | None, max_degree: int) -> list[tuple[int, ...]]:
         raise ValueError(f"n must be >= 0, got {n}")
     out = []
     for counts in itertools.product(range(max_degree + 1), repeat=7):
-        sizes = [sum(c for mask, c in zip(REGION_MASKS, counts, strict=True) if mask & bit) for bit in (1, 2, 4)]
+        sizes = [
+            sum(c for mask, c in zip(REGION_MASKS, counts, strict=True) if mask & bit)
+            for bit in (1, 2, 4)
+        ]
         if max(sizes) > max_degree:
             continue
         if n is not None and sum(counts) > n:
@@ -247,7 +250,9 @@ def objective_class_tensor(
         beta_code = weight.sum(-1)  # [a, G, F]
         pc = pair_code[start * G : stop * G].view(stop - start, G, 1)
         cls = lookup_t[pc, beta_code]  # [a, G, F]
-        flat_rows = torch.arange((stop - start) * G, device=device).view(stop - start, G, 1) + start * G
+        flat_rows = (
+            torch.arange((stop - start) * G, device=device).view(stop - start, G, 1) + start * G
+        )
         values = f_val.view(1, 1, F).expand_as(cls)
         where = (flat_rows.expand_as(cls).reshape(-1), cls.reshape(-1))
         out.index_put_(where, values.reshape(-1), accumulate=True)
@@ -326,7 +331,9 @@ def infer_n(obs: dict, max_degree: int) -> int:
     return n
 
 
-def decode_observation(obs: dict, index: int, max_degree: int, device: torch.device | str = "cpu") -> DecodedState:
+def decode_observation(
+    obs: dict, index: int, max_degree: int, device: torch.device | str = "cpu"
+) -> DecodedState:
     """Decode sample ``index`` of a batched observation dict (numpy arrays or torch tensors)."""
 
     def get(key: str) -> torch.Tensor:
@@ -392,7 +399,11 @@ def action_products(
     mono_s = state.memory_monomial[order]
     coef_s = state.memory_coefficient[order]
     num_slots = max(int(state.num_memory), int(owner_s.max().item()) + 1 if owner_s.numel() else 0)
-    counts = torch.bincount(owner_s, minlength=num_slots) if owner_s.numel() else torch.zeros(num_slots, dtype=torch.long, device=device)
+    counts = (
+        torch.bincount(owner_s, minlength=num_slots)
+        if owner_s.numel()
+        else torch.zeros(num_slots, dtype=torch.long, device=device)
+    )
     starts = torch.cumsum(counts, 0) - counts
     if parent.numel() and int(parent.max()) >= num_slots:
         raise ValueError("an action refers to an empty memory slot")

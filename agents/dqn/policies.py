@@ -75,7 +75,11 @@ def _sparse_rows(terms: ActionTerms, columns: torch.Tensor, num_columns: int) ->
     """The action polynomials as a sparse ``[J, num_columns]`` matrix (duplicates summed)."""
     index = torch.stack([terms.rows, columns])
     return torch.sparse_coo_tensor(
-        index, terms.values, (terms.count, num_columns), device=terms.values.device, check_invariants=False
+        index,
+        terms.values,
+        (terms.count, num_columns),
+        device=terms.values.device,
+        check_invariants=False,
     ).coalesce()
 
 
@@ -107,7 +111,9 @@ class ProofQNetwork(nn.Module):
     def context(self, state: DecodedState) -> Any:
         raise NotImplementedError
 
-    def memory_preactivations(self, ctx: Any, terms: ActionTerms, slots: torch.Tensor) -> torch.Tensor:
+    def memory_preactivations(
+        self, ctx: Any, terms: ActionTerms, slots: torch.Tensor
+    ) -> torch.Tensor:
         """First-layer pre-activations ``[J, len(slots), width]`` of ``u1(T(m_i, f, a_j))``."""
         raise NotImplementedError
 
@@ -130,15 +136,24 @@ class ProofQNetwork(nn.Module):
         out = []
         order = torch.argsort(terms.rows, stable=True)
         rows, monos, vals = terms.rows[order], terms.monomials[order], terms.values[order]
-        bounds = torch.searchsorted(rows, torch.arange(0, terms.count + per, per, device=rows.device))
+        bounds = torch.searchsorted(
+            rows, torch.arange(0, terms.count + per, per, device=rows.device)
+        )
         for c, start in enumerate(range(0, terms.count, per)):
             lo, hi = int(bounds[c]), int(bounds[c + 1])
             out.append(
-                ActionTerms(terms.actions[start : start + per], rows[lo:hi] - start, monos[lo:hi], vals[lo:hi])
+                ActionTerms(
+                    terms.actions[start : start + per],
+                    rows[lo:hi] - start,
+                    monos[lo:hi],
+                    vals[lo:hi],
+                )
             )
         return out
 
-    def memory_max(self, ctx: Any, terms: ActionTerms, slots: torch.Tensor | None = None) -> torch.Tensor:
+    def memory_max(
+        self, ctx: Any, terms: ActionTerms, slots: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``max_{i in slots} v1(m_i, f, a_j)`` for every action, ``[J, width]``."""
         if slots is None:
             slots = torch.arange(ctx.num_memory, device=terms.actions.device)
@@ -165,12 +180,18 @@ class ProofQNetwork(nn.Module):
         terms = build_action_terms(state, actions)
         return self.head(self.memory_max(ctx, terms), self.equality_max(ctx, terms))
 
-    def forward(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
+    def forward(
+        self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
         """Per sample: q of ``actions[b]`` (shape ``[B, k]``) or, if ``None``, of all legal actions.
 
         Uses the fully batched path (:meth:`batched_preactivations`) when its padded
         tensors fit in ``batched_limit`` elements, else a per-sample loop.
         """
+        if (
+            torch.is_grad_enabled()
+        ):  # few actions per sample: the per-sample path is faster to backprop
+            return self._forward_per_sample(obs, actions)
         batch = decode_batch(obs, self.max_degree, actions)
         pre = self.batched_preactivations(batch)
         if pre is None:
@@ -199,7 +220,9 @@ class ProofQNetwork(nn.Module):
         """``((pre_memory [J, M_max, w], valid), (pre_equalities [J, E_max, w], valid))`` or ``None``."""
         return None
 
-    def _forward_per_sample(self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None) -> list[torch.Tensor]:
+    def _forward_per_sample(
+        self, obs: dict[str, torch.Tensor], actions: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
         """Per-sample first layers, concatenated; second layers, maxima and ``zeta`` batched.
 
         Without autograd (targets, acting) each sample goes through the chunked
@@ -211,7 +234,11 @@ class ProofQNetwork(nn.Module):
             out = []
             for b in range(batch):
                 state = decode_observation(obs, b, self.max_degree, device=device)
-                acts = torch.nonzero(state.action_mask).view(-1) if actions is None else actions[b].view(-1).long()
+                acts = (
+                    torch.nonzero(state.action_mask).view(-1)
+                    if actions is None
+                    else actions[b].view(-1).long()
+                )
                 out.append(self.q_values(state, acts))
             return out
         pres: list[list[torch.Tensor]] = [[], []]
@@ -229,22 +256,35 @@ class ProofQNetwork(nn.Module):
             J = terms.count
             counts.append(J)
             slots = torch.arange(ctx.num_memory, device=device)
-            for which, pre in ((0, self.memory_preactivations(ctx, terms, slots)), (1, self.equality_preactivations(ctx, terms))):
+            for which, pre in (
+                (0, self.memory_preactivations(ctx, terms, slots)),
+                (1, self.equality_preactivations(ctx, terms)),
+            ):
                 S = pre.shape[1]
                 pres[which].append(pre.reshape(J * S, self.width))
-                segs[which].append(torch.arange(offset, offset + J, device=device).repeat_interleave(S))
+                segs[which].append(
+                    torch.arange(offset, offset + J, device=device).repeat_interleave(S)
+                )
             offset += J
         feats = []
         for which in (0, 1):
-            pre = torch.cat(pres[which]) if pres[which] else torch.zeros(0, self.width, device=device)
-            seg = torch.cat(segs[which]) if segs[which] else torch.zeros(0, dtype=torch.long, device=device)
+            pre = (
+                torch.cat(pres[which]) if pres[which] else torch.zeros(0, self.width, device=device)
+            )
+            seg = (
+                torch.cat(segs[which])
+                if segs[which]
+                else torch.zeros(0, dtype=torch.long, device=device)
+            )
             if torch.is_grad_enabled():
                 hidden = self.second_layer(which)(torch.relu(pre))
             else:  # in place: the pair tensors dominate memory traffic
                 u = self.u_memory if which == 0 else self.u_equality  # type: ignore[attr-defined]
                 hidden = torch.relu_(u[2](torch.relu_(pre)))
             out = hidden.new_zeros(offset, self.width)
-            out = out.scatter_reduce(0, seg.view(-1, 1).expand(-1, self.width), hidden, reduce="amax", include_self=True)
+            out = out.scatter_reduce(
+                0, seg.view(-1, 1).expand(-1, self.width), hidden, reduce="amax", include_self=True
+            )
             feats.append(out)
         q = self.head(feats[0], feats[1])
         return list(torch.split(q, counts))
@@ -271,7 +311,9 @@ class _InstanceCache:
     def __init__(self, size: int = 128, normalize: bool = False) -> None:
         self.size = size
         self.normalize = normalize
-        self.data: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
+        self.data: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = (
+            OrderedDict()
+        )
 
     def get(self, state: DecodedState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         key = (
@@ -291,10 +333,20 @@ class _InstanceCache:
         device = state.objective_value.device
         support = torch.nonzero(~state.zero, as_tuple=False).view(-1)
         h_mem = objective_class_tensor(
-            support, support, state.objective_index, state.objective_value, tables, normalize=self.normalize
+            support,
+            support,
+            state.objective_index,
+            state.objective_value,
+            tables,
+            normalize=self.normalize,
         )
         h_eq = objective_class_tensor(
-            state.equalities, support, state.objective_index, state.objective_value, tables, normalize=self.normalize
+            state.equalities,
+            support,
+            state.objective_index,
+            state.objective_value,
+            tables,
+            normalize=self.normalize,
         )
         local = torch.full((tables.size,), -1, dtype=torch.long, device=device)
         local[support] = torch.arange(support.numel(), device=device)
@@ -328,7 +380,9 @@ class SymmetricQNetwork(ProofQNetwork):
     ) -> None:
         super().__init__(max_degree, width)
         if objective_normalization not in ("sum", "mean"):
-            raise ValueError(f"objective_normalization must be 'sum' or 'mean', got {objective_normalization!r}")
+            raise ValueError(
+                f"objective_normalization must be 'sum' or 'mean', got {objective_normalization!r}"
+            )
         self.objective_normalization = objective_normalization
         self.normalize = objective_normalization == "mean"
         self.num_classes = num_classes(self.max_degree)
@@ -371,7 +425,12 @@ class SymmetricQNetwork(ProofQNetwork):
         )
 
     def _hw(
-        self, ctx: SymmetricContext, which: int, V: torch.Tensor, rows: torch.Tensor | None, cols: torch.Tensor
+        self,
+        ctx: SymmetricContext,
+        which: int,
+        V: torch.Tensor,
+        rows: torch.Tensor | None,
+        cols: torch.Tensor,
     ) -> torch.Tensor:
         """``(W1 W) H[rows, cols]``; without autograd the whole table is cached per instance
         and parameter version (evaluation episodes reuse it at every step)."""
@@ -381,7 +440,14 @@ class SymmetricQNetwork(ProofQNetwork):
             return (sub.reshape(-1, sub.shape[-1]) @ V.T).view(sub.shape[0], cols.numel(), -1)
         t = self.t_memory if which == 0 else self.t_equality
         u = self.u_memory if which == 0 else self.u_equality
-        key = (id(H), which, t.weight._version, u[0].weight._version, t.weight.data_ptr(), u[0].weight.data_ptr())
+        key = (
+            id(H),
+            which,
+            t.weight._version,
+            u[0].weight._version,
+            t.weight.data_ptr(),
+            u[0].weight.data_ptr(),
+        )
         full = self._hw_cache.get(key)
         if full is None or full[0] is not H:
             table = (H.reshape(-1, H.shape[-1]) @ V.T).view(H.shape[0], H.shape[1], -1)
@@ -393,7 +459,9 @@ class SymmetricQNetwork(ProofQNetwork):
         sub = table[:, cols] if rows is None else table[rows][:, cols]
         return sub
 
-    def _action_local(self, ctx: SymmetricContext, terms: ActionTerms) -> tuple[torch.Tensor, torch.Tensor]:
+    def _action_local(
+        self, ctx: SymmetricContext, terms: ActionTerms
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         act_local = ctx.local[terms.monomials]
         if (act_local < 0).any():
             raise ValueError("an action term uses a monomial that is zero modulo the equalities")
@@ -417,7 +485,9 @@ class SymmetricQNetwork(ProofQNetwork):
         HW = self._hw(ctx, 0, V, rows_m, cols)  # [Sm, Sa, w]
         R = V.new_zeros(M, cols.numel(), w).index_add_(0, owner, mcoef.view(-1, 1, 1) * HW[inv_m])
         # pre[j, i] = sum_s d_s R[i, gamma_s]  (sparse [J, Sa] times [Sa, M * w])
-        pre = _sparse_rows(terms, inv_a, cols.numel()) @ R.transpose(0, 1).reshape(cols.numel(), M * w)
+        pre = _sparse_rows(terms, inv_a, cols.numel()) @ R.transpose(0, 1).reshape(
+            cols.numel(), M * w
+        )
         return pre.view(J, M, w) + b
 
     def equality_preactivations(self, ctx: SymmetricContext, terms: ActionTerms) -> torch.Tensor:
@@ -427,13 +497,21 @@ class SymmetricQNetwork(ProofQNetwork):
             return V.new_zeros(J, E, w)
         cols, inv_a = self._action_local(ctx, terms)
         HW = self._hw(ctx, 1, V, None, cols)  # [E, Sa, w]
-        pre = _sparse_rows(terms, inv_a, cols.numel()) @ HW.transpose(0, 1).reshape(cols.numel(), E * w)
+        pre = _sparse_rows(terms, inv_a, cols.numel()) @ HW.transpose(0, 1).reshape(
+            cols.numel(), E * w
+        )
         return pre.view(J, E, w) + b
-
 
     def _full_tensor(self, objective: torch.Tensor, n: int) -> torch.Tensor:
         """``H_f`` over the whole monomial index (cached per objective)."""
-        key = ("full", self.normalize, n, self.max_degree, str(objective.device), objective.cpu().numpy().tobytes())
+        key = (
+            "full",
+            self.normalize,
+            n,
+            self.max_degree,
+            str(objective.device),
+            objective.cpu().numpy().tobytes(),
+        )
         hit = self._cache.data.get(key)
         if hit is not None:
             self._cache.data.move_to_end(key)
@@ -441,7 +519,9 @@ class SymmetricQNetwork(ProofQNetwork):
         tables = monomial_tables(n, self.max_degree)
         everything = torch.arange(tables.size, device=objective.device)
         f_idx = torch.nonzero(objective).view(-1)
-        H = objective_class_tensor(everything, everything, f_idx, objective[f_idx], tables, normalize=self.normalize)
+        H = objective_class_tensor(
+            everything, everything, f_idx, objective[f_idx], tables, normalize=self.normalize
+        )
         self._cache.data[key] = H  # type: ignore[assignment]
         if len(self._cache.data) > self._cache.size:
             self._cache.data.popitem(last=False)
@@ -455,10 +535,14 @@ class SymmetricQNetwork(ProofQNetwork):
         device = batch.objective.device
         uniq_f, f_of_sample = torch.unique(batch.objective, dim=0, return_inverse=True)
         U = uniq_f.shape[0]
+        # H is very sparse (a few classes per (alpha, gamma)): W1 W H via a sparse product
         H = torch.stack([self._full_tensor(uniq_f[u], batch.n) for u in range(U)])  # [U, N, N, K]
+        H_sparse = H.reshape(-1, K).to_sparse_coo().coalesce()
         J = int(batch.action_sample.numel())
         a_sp = torch.sparse_coo_tensor(
-            torch.stack([batch.term_row, batch.action_sample[batch.term_row] * N + batch.term_monomial]),
+            torch.stack(
+                [batch.term_row, batch.action_sample[batch.term_row] * N + batch.term_monomial]
+            ),
             batch.term_value,
             (J, B * N),
             device=device,
@@ -467,7 +551,7 @@ class SymmetricQNetwork(ProofQNetwork):
         out = []
         for which in (0, 1):
             V, bias = self._folded(which)
-            HW = (H.reshape(-1, K) @ V.T).view(U, N, N, w)
+            HW = torch.sparse.mm(H_sparse, V.T).view(U, N, N, w)
             if which == 0:
                 sample = batch.mem_row // M
                 m_sp = torch.sparse_coo_tensor(
@@ -507,7 +591,9 @@ class SymmetricQNetwork(ProofQNetwork):
                 if not items:
                     feats.append(torch.zeros(self.width))
                     continue
-                z = torch.stack([trilinear_features(m, f, a, tables, normalize=self.normalize) for m in items])
+                z = torch.stack(
+                    [trilinear_features(m, f, a, tables, normalize=self.normalize) for m in items]
+                )
                 feats.append(u(t(z)).amax(0))
             out.append(self.head(feats[0], feats[1]))
         return torch.stack(out) if out else torch.zeros(0)
@@ -527,7 +613,9 @@ class VanillaQNetwork(ProofQNetwork):
 
     architecture = "vanilla"
 
-    def __init__(self, n: int, max_degree: int = 2, width: int = 64, feature_dim: int | None = None) -> None:
+    def __init__(
+        self, n: int, max_degree: int = 2, width: int = 64, feature_dim: int | None = None
+    ) -> None:
         super().__init__(max_degree, width)
         self.n = int(n)
         self.num_monomials = monomial_tables(self.n, self.max_degree).size
@@ -553,9 +641,13 @@ class VanillaQNetwork(ProofQNetwork):
         if state.n != self.n:
             raise ValueError(f"the vanilla network was built for n={self.n}, got n={state.n}")
         keep = state.memory_owner < state.num_memory
-        dense = torch.zeros(state.num_memory, self.num_monomials, device=state.objective_value.device)
+        dense = torch.zeros(
+            state.num_memory, self.num_monomials, device=state.objective_value.device
+        )
         dense.index_put_(
-            (state.memory_owner[keep], state.memory_monomial[keep]), state.memory_coefficient[keep], accumulate=True
+            (state.memory_owner[keep], state.memory_monomial[keep]),
+            state.memory_coefficient[keep],
+            accumulate=True,
         )
         return VanillaContext(state, dense, state.num_memory, int(state.equalities.numel()))
 
@@ -569,7 +661,9 @@ class VanillaQNetwork(ProofQNetwork):
         f[ctx.state.objective_index] = ctx.state.objective_value
         return f
 
-    def memory_preactivations(self, ctx: VanillaContext, terms: ActionTerms, slots: torch.Tensor) -> torch.Tensor:
+    def memory_preactivations(
+        self, ctx: VanillaContext, terms: ActionTerms, slots: torch.Tensor
+    ) -> torch.Tensor:
         Vm, Vf, Va, b = self._folded(0)
         pm = ctx.memory_dense[slots] @ Vm.T  # [M, w]
         pa = self._action_dense(ctx, terms) @ Va.T  # [J, w]
@@ -582,8 +676,6 @@ class VanillaQNetwork(ProofQNetwork):
         pa = self._action_dense(ctx, terms) @ Va.T
         pf = Vf @ self._objective_dense(ctx)
         return pa.unsqueeze(1) + pe.unsqueeze(0) + pf + b
-
-
 
     def batched_preactivations(self, batch: DecodedBatch):  # type: ignore[override]
         N, B, w = batch.size, batch.batch, self.width
@@ -627,7 +719,10 @@ def make_q_network(
 ) -> ProofQNetwork:
     if architecture == "symmetric":
         return SymmetricQNetwork(
-            max_degree=max_degree, width=width, feature_dim=feature_dim, objective_normalization=objective_normalization
+            max_degree=max_degree,
+            width=width,
+            feature_dim=feature_dim,
+            objective_normalization=objective_normalization,
         )
     if architecture == "vanilla":
         return VanillaQNetwork(n=n, max_degree=max_degree, width=width, feature_dim=feature_dim)
@@ -679,7 +774,12 @@ class CachedQEvaluator:
         key = self._instance_key(obs)
         owner = np.asarray(obs["memory_term_owner"])
         filled = int((owner >= 0).sum())
-        terms_now = np.stack([np.asarray(obs[k])[:filled] for k in ("memory_term_owner", "memory_term_monomial", "memory_term_coefficient")])
+        terms_now = np.stack(
+            [
+                np.asarray(obs[k])[:filled]
+                for k in ("memory_term_owner", "memory_term_monomial", "memory_term_coefficient")
+            ]
+        )
         incremental = (
             key == self._key
             and self._version == self.parameter_version
@@ -744,7 +844,10 @@ class ProofDQNPolicy(BasePolicy):
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.RMSprop,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(observation_space, spaces.Dict) or "action_mask" not in observation_space.spaces:
+        if (
+            not isinstance(observation_space, spaces.Dict)
+            or "action_mask" not in observation_space.spaces
+        ):
             raise ValueError("ProofDQNPolicy needs PolyProof-v0's Dict observation space")
         super().__init__(
             observation_space,
@@ -764,12 +867,21 @@ class ProofDQNPolicy(BasePolicy):
         self._build(lr_schedule)
 
     def _build(self, lr_schedule: Any) -> None:
-        args = (self.architecture, self.n, self.max_degree, self.width, self.feature_dim, self.objective_normalization)
+        args = (
+            self.architecture,
+            self.n,
+            self.max_degree,
+            self.width,
+            self.feature_dim,
+            self.objective_normalization,
+        )
         self.q_net = make_q_network(*args)
         self.q_net_target = make_q_network(*args)
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.q_net_target.train(False)
-        self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.optimizer = self.optimizer_class(
+            self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
         self.cache = CachedQEvaluator(self.q_net)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -800,7 +912,9 @@ class ProofDQNPolicy(BasePolicy):
         return out
 
     @torch.no_grad()
-    def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = True) -> torch.Tensor:
+    def _predict(
+        self, observation: dict[str, torch.Tensor], deterministic: bool = True
+    ) -> torch.Tensor:
         batch = observation["action_mask"].shape[0]
         actions = torch.zeros(batch, dtype=torch.long, device=self.device)
         if self.use_cache and batch == 1:

@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> dict:
     agent = evaluate_agent(model, env_kwargs, episodes, eval_seed)
     uniform_env = gym.make("RegionEnum-v0", **env_kwargs)
     sampler = UniformSampler(seed=eval_seed)
-    uniform = [run_episode(uniform_env, sampler, seed=eval_seed + e)["found_fraction"]
-               for e in range(episodes)]
+    uniform = [
+        run_episode(uniform_env, sampler, seed=eval_seed + e)["found_fraction"]
+        for e in range(episodes)
+    ]
     with open(output / "evaluation.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["episode", "agent_found_fraction", "uniform_found_fraction"])

@@ -39,7 +39,9 @@ def load_data(seed: int) -> tuple[torch.Tensor, ...]:
 def train(width: int, seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
     x_train, y_train, x_test, y_test = load_data(seed)
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(64, width), torch.nn.ReLU(), torch.nn.Linear(width, 10))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, width), torch.nn.ReLU(), torch.nn.Linear(width, 10)
+    )
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(epochs):
         optimiser.zero_grad()
@@ -55,17 +57,32 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--widths", default="4,6,8,10,12")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--monomials-up-to", type=int, default=8,
-                        help="compute (pruned) monomial counts only for w <= this")
+    parser.add_argument(
+        "--monomials-up-to",
+        type=int,
+        default=8,
+        help="compute (pruned) monomial counts only for w <= this",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     import sklearn
 
     widths = [int(w) for w in args.widths.split(",")]
-    fields = ["width", "seed", "test_accuracy", "regions_R64", "seconds_R64", "cells_R64",
-              "regions_data_cube", "seconds_data_cube", "numerical_cube_N5000",
-              "native_monomials", "pruned_monomials", "sklearn_version"]
+    fields = [
+        "width",
+        "seed",
+        "test_accuracy",
+        "regions_R64",
+        "seconds_R64",
+        "cells_R64",
+        "regions_data_cube",
+        "seconds_data_cube",
+        "numerical_cube_N5000",
+        "native_monomials",
+        "pruned_monomials",
+        "sklearn_version",
+    ]
     runs = ResumableCSV(args.output / "digits.csv", fields, ["width", "seed"])
     for width in tqdm(widths, desc="digits"):
         if runs.has(width=width, seed=args.seed):
@@ -74,11 +91,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         full = count_regions_traversal(network)
         cube = count_regions_traversal(network, box_radius=1.0)
         numerical = estimate_regions(network, 5000, 1.0, seed=args.seed)
-        row = {"width": width, "seed": args.seed, "test_accuracy": f"{accuracy:.4f}",
-               "regions_R64": full.count, "seconds_R64": f"{full.seconds:.3f}",
-               "cells_R64": full.num_cells, "regions_data_cube": cube.count,
-               "seconds_data_cube": f"{cube.seconds:.3f}",
-               "numerical_cube_N5000": int(numerical.count), "sklearn_version": sklearn.__version__}
+        row = {
+            "width": width,
+            "seed": args.seed,
+            "test_accuracy": f"{accuracy:.4f}",
+            "regions_R64": full.count,
+            "seconds_R64": f"{full.seconds:.3f}",
+            "cells_R64": full.num_cells,
+            "regions_data_cube": cube.count,
+            "seconds_data_cube": f"{cube.seconds:.3f}",
+            "numerical_cube_N5000": int(numerical.count),
+            "sklearn_version": sklearn.__version__,
+        }
         if width <= args.monomials_up_to:
             counts = monomial_counts(network, native=True)
             row["native_monomials"] = counts["native_total"]
@@ -86,8 +110,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         runs.append(row)
     print("w | test acc | regions R^64 | s | regions in data cube | s | numerical (cube, N=5000)")
     for r in runs.rows:
-        print(f"{r['width']} | {r['test_accuracy']} | {r['regions_R64']} | {r['seconds_R64']} | "
-              f"{r['regions_data_cube']} | {r['seconds_data_cube']} | {r['numerical_cube_N5000']}")
+        print(
+            f"{r['width']} | {r['test_accuracy']} | {r['regions_R64']} | {r['seconds_R64']} | "
+            f"{r['regions_data_cube']} | {r['seconds_data_cube']} | {r['numerical_cube_N5000']}"
+        )
     _plot(runs.rows, args.output / "digits.png")
     return runs.rows
 
@@ -102,8 +128,18 @@ def _plot(rows: list[dict], path: Path) -> None:
     widths = [int(r["width"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(widths, [int(r["regions_R64"]) for r in rows], "o-", label="exact, all of R^64")
-    ax.plot(widths, [int(r["regions_data_cube"]) for r in rows], "s-", label="exact, data cube [-1,1]^64")
-    ax.plot(widths, [int(r["numerical_cube_N5000"]) for r in rows], "^-", label="numerical, cube, N=5000")
+    ax.plot(
+        widths,
+        [int(r["regions_data_cube"]) for r in rows],
+        "s-",
+        label="exact, data cube [-1,1]^64",
+    )
+    ax.plot(
+        widths,
+        [int(r["numerical_cube_N5000"]) for r in rows],
+        "^-",
+        label="numerical, cube, N=5000",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("hidden width w of [64, w, 10]")
     ax.set_ylabel("linear regions")

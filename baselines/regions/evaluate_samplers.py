@@ -34,7 +34,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     settings = [
         ("mlp_2_8_1", dict(architectures=[[2, 8, 1]]), [UniformSampler, HoffmanRadiusSampler]),
-        ("deepsets_3", dict(generator="deepsets", input_dim=3), [UniformSampler, FundamentalDomainSampler]),
+        (
+            "deepsets_3",
+            dict(generator="deepsets", input_dim=3),
+            [UniformSampler, FundamentalDomainSampler],
+        ),
     ]
     rows = []
     for name, kwargs, samplers in settings:
@@ -43,17 +47,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for episode in tqdm(range(args.episodes), desc=f"{name}/{sampler_cls.name}"):
                 sampler = sampler_cls(seed=episode)
                 result = run_episode(env, sampler, seed=episode)
-                rows.append({"setting": name, "sampler": sampler_cls.name, "episode": episode,
-                             "found": result["found"], "total": result["total"],
-                             "found_fraction": f"{result['found_fraction']:.6f}",
-                             "effective_radius": getattr(sampler, "effective_radius", "")})
+                rows.append(
+                    {
+                        "setting": name,
+                        "sampler": sampler_cls.name,
+                        "episode": episode,
+                        "found": result["found"],
+                        "total": result["total"],
+                        "found_fraction": f"{result['found_fraction']:.6f}",
+                        "effective_radius": getattr(sampler, "effective_radius", ""),
+                    }
+                )
     write_csv(args.output / "samplers.csv", rows)
     print("setting | sampler | mean found fraction | mean found / total")
     for name, _, samplers in settings:
         for sampler_cls in samplers:
             sel = [r for r in rows if r["setting"] == name and r["sampler"] == sampler_cls.name]
-            print(f"{name} | {sampler_cls.name} | {np.mean([float(r['found_fraction']) for r in sel]):.3f} | "
-                  f"{np.mean([r['found'] for r in sel]):.1f} / {np.mean([r['total'] for r in sel]):.1f}")
+            print(
+                f"{name} | {sampler_cls.name} | {np.mean([float(r['found_fraction']) for r in sel]):.3f} | "
+                f"{np.mean([r['found'] for r in sel]):.1f} / {np.mean([r['total'] for r in sel]):.1f}"
+            )
     return rows
 
 

@@ -34,8 +34,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     dims = [int(d) for d in args.dims.split(",")]
-    fields = ["n", "seed", "exact", "full_estimate", "full_seconds", "fd_points", "fd_estimate",
-              "fd_seconds"]
+    fields = [
+        "n",
+        "seed",
+        "exact",
+        "full_estimate",
+        "full_seconds",
+        "fd_points",
+        "fd_estimate",
+        "fd_seconds",
+    ]
     runs = ResumableCSV(args.output / "fundamental_domain.csv", fields, ["n", "seed"])
     for n in tqdm(dims, desc="fundamental_domain"):
         for seed in range(args.networks):
@@ -44,13 +52,30 @@ def main(argv: list[str] | None = None) -> list[dict]:
             network = random_deepsets_network(n, depth=2, rng=seed)
             full = estimate_regions(network, args.points, args.radius, seed=seed)
             fd_points = max(10, args.points // math.factorial(n))
-            fd = estimate_regions(network, fd_points, args.radius, seed=seed, fundamental_domain=True)
-            exact = count_regions_traversal(network, box_radius=args.radius).count if n <= args.exact_up_to else ""
-            runs.append({"n": n, "seed": seed, "exact": exact, "full_estimate": int(full.count),
-                         "full_seconds": f"{full.seconds:.5f}", "fd_points": fd_points,
-                         "fd_estimate": int(fd.count), "fd_seconds": f"{fd.seconds:.5f}"})
+            fd = estimate_regions(
+                network, fd_points, args.radius, seed=seed, fundamental_domain=True
+            )
+            exact = (
+                count_regions_traversal(network, box_radius=args.radius).count
+                if n <= args.exact_up_to
+                else ""
+            )
+            runs.append(
+                {
+                    "n": n,
+                    "seed": seed,
+                    "exact": exact,
+                    "full_estimate": int(full.count),
+                    "full_seconds": f"{full.seconds:.5f}",
+                    "fd_points": fd_points,
+                    "fd_estimate": int(fd.count),
+                    "fd_seconds": f"{fd.seconds:.5f}",
+                }
+            )
     summary = []
-    print("n | exact (box) | full estimate | fundamental-domain estimate | count ratio fd/full | time ratio fd/full")
+    print(
+        "n | exact (box) | full estimate | fundamental-domain estimate | count ratio fd/full | time ratio fd/full"
+    )
     for n in dims:
         rows = [r for r in runs.rows if int(r["n"]) == n]
         exact = [float(r["exact"]) for r in rows if r["exact"] != ""]
@@ -59,12 +84,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "exact": np.mean(exact) if exact else float("nan"),
             "full": np.mean([float(r["full_estimate"]) for r in rows]),
             "fd": np.mean([float(r["fd_estimate"]) for r in rows]),
-            "count_ratio": np.mean([float(r["fd_estimate"]) / float(r["full_estimate"]) for r in rows]),
-            "time_ratio": np.mean([float(r["fd_seconds"]) / float(r["full_seconds"]) for r in rows]),
+            "count_ratio": np.mean(
+                [float(r["fd_estimate"]) / float(r["full_estimate"]) for r in rows]
+            ),
+            "time_ratio": np.mean(
+                [float(r["fd_seconds"]) / float(r["full_seconds"]) for r in rows]
+            ),
         }
         summary.append(entry)
-        print(f"{n} | {entry['exact']:.1f} | {entry['full']:.1f} | {entry['fd']:.1f} | "
-              f"{entry['count_ratio']:.3f} | {entry['time_ratio']:.3f}")
+        print(
+            f"{n} | {entry['exact']:.1f} | {entry['full']:.1f} | {entry['fd']:.1f} | "
+            f"{entry['count_ratio']:.3f} | {entry['time_ratio']:.3f}"
+        )
     _plot(summary, args.output / "fundamental_domain.png")
     return summary
 

@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for n, m_p, m_q in CONFIGS:
         for repeat in tqdm(range(args.repeats), desc=f"n={n} m_p={m_p} m_q={m_q}"):
             rng = np.random.default_rng(1000 * n + 100 * m_p + 10 * m_q + repeat)
-            f = TropicalRational(TropicalPolynomial(np.zeros(m_p), rng.uniform(-1, 1, (m_p, n))),
-                                 TropicalPolynomial(np.zeros(m_q), rng.uniform(-1, 1, (m_q, n))))
+            f = TropicalRational(
+                TropicalPolynomial(np.zeros(m_p), rng.uniform(-1, 1, (m_p, n))),
+                TropicalPolynomial(np.zeros(m_q), rng.uniform(-1, 1, (m_q, n))),
+            )
             matrices = tropical_hoffman_matrices(f)
             timings, values = {}, {}
             for name, function in [
@@ -53,24 +55,37 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 begin = time.perf_counter()
                 values[name] = max(function(A) for A in matrices)
                 timings[name] = time.perf_counter() - begin
-            rows.append({"n": n, "m_p": m_p, "m_q": m_q, "repeat": repeat,
-                         **{f"H_{k}": f"{v:.6g}" for k, v in values.items()},
-                         **{f"seconds_{k}": f"{v:.4f}" for k, v in timings.items()},
-                         "pvz_equals_brute": bool(np.isclose(values["pvz"], values["brute"], rtol=1e-6)),
-                         "bounds_hold": bool(values["lower"] <= values["pvz"] * (1 + 1e-6)
-                                             and values["pvz"] <= values["upper"] * (1 + 1e-6))})
+            rows.append(
+                {
+                    "n": n,
+                    "m_p": m_p,
+                    "m_q": m_q,
+                    "repeat": repeat,
+                    **{f"H_{k}": f"{v:.6g}" for k, v in values.items()},
+                    **{f"seconds_{k}": f"{v:.4f}" for k, v in timings.items()},
+                    "pvz_equals_brute": bool(np.isclose(values["pvz"], values["brute"], rtol=1e-6)),
+                    "bounds_hold": bool(
+                        values["lower"] <= values["pvz"] * (1 + 1e-6)
+                        and values["pvz"] <= values["upper"] * (1 + 1e-6)
+                    ),
+                }
+            )
     write_csv(args.output / "hoffman.csv", rows)
-    print("n | m_p | m_q | mean H exact | mean lower | mean upper | s brute | s PVZ | s lower | s upper | PVZ==brute | bounds hold")
+    print(
+        "n | m_p | m_q | mean H exact | mean lower | mean upper | s brute | s PVZ | s lower | s upper | PVZ==brute | bounds hold"
+    )
     for n, m_p, m_q in CONFIGS:
         sel = [r for r in rows if (r["n"], r["m_p"], r["m_q"]) == (n, m_p, m_q)]
 
         def mean(key: str, sel: list[dict] = sel) -> float:
             return float(np.mean([float(r[key]) for r in sel]))
 
-        print(f"{n} | {m_p} | {m_q} | {mean('H_pvz'):.3g} | {mean('H_lower'):.3g} | {mean('H_upper'):.3g} | "
-              f"{mean('seconds_brute'):.3f} | {mean('seconds_pvz'):.3f} | {mean('seconds_lower'):.3f} | "
-              f"{mean('seconds_upper'):.4f} | {sum(r['pvz_equals_brute'] for r in sel)}/{len(sel)} | "
-              f"{sum(r['bounds_hold'] for r in sel)}/{len(sel)}")
+        print(
+            f"{n} | {m_p} | {m_q} | {mean('H_pvz'):.3g} | {mean('H_lower'):.3g} | {mean('H_upper'):.3g} | "
+            f"{mean('seconds_brute'):.3f} | {mean('seconds_pvz'):.3f} | {mean('seconds_lower'):.3f} | "
+            f"{mean('seconds_upper'):.4f} | {sum(r['pvz_equals_brute'] for r in sel)}/{len(sel)} | "
+            f"{sum(r['bounds_hold'] for r in sel)}/{len(sel)}"
+        )
     return rows
 
 

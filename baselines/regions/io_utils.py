@@ -12,7 +12,9 @@ DEFAULT_OUTPUT = Path("results/regions")
 class ResumableCSV:
     """Append rows to a CSV; rows whose key columns are already present are skipped on resume."""
 
-    def __init__(self, path: Path, fieldnames: list[str], key_fields: Iterable[str], resume: bool = True):
+    def __init__(
+        self, path: Path, fieldnames: list[str], key_fields: Iterable[str], resume: bool = True
+    ):
         self.path = Path(path)
         self.fieldnames = fieldnames
         self.key_fields = list(key_fields)

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
     letters = []
     for linear, offset in result.region_maps:
         key = np.round(np.concatenate([linear.ravel(), offset]), 7).tobytes()
-        keys.setdefault(key, chr(ord("A") + len(keys) % 26) + ("" if len(keys) < 26 else str(len(keys) // 26)))
+        keys.setdefault(
+            key, chr(ord("A") + len(keys) % 26) + ("" if len(keys) < 26 else str(len(keys) // 26))
+        )
         letters.append(keys[key])
     import matplotlib
 
@@ -58,16 +60,28 @@ def main(argv: list[str] | None = None) -> dict:
         mask = image == label
         if mask.any():
             ys, xs = np.nonzero(mask)
-            ax.text(grid[int(np.median(xs))], grid[int(np.median(ys))], f"{label}:{letters[label]}",
-                    fontsize=7, ha="center", va="center")
-    ax.set_title(f"[{args.arch}] seed {args.seed}: {result.count} linear regions in the box, "
-                 f"{len(keys)} distinct affine maps")
+            ax.text(
+                grid[int(np.median(xs))],
+                grid[int(np.median(ys))],
+                f"{label}:{letters[label]}",
+                fontsize=7,
+                ha="center",
+                va="center",
+            )
+    ax.set_title(
+        f"[{args.arch}] seed {args.seed}: {result.count} linear regions in the box, "
+        f"{len(keys)} distinct affine maps"
+    )
     path = args.output / "regions_picture.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    summary = {"architecture": args.arch, "regions": result.count, "distinct_maps": len(keys),
-               "path": str(path)}
+    summary = {
+        "architecture": args.arch,
+        "regions": result.count,
+        "distinct_maps": len(keys),
+        "path": str(path),
+    }
     print(summary)
     return summary
 

@@ -27,7 +27,9 @@ def train_network(width: int, seed: int, steps: int) -> tuple[ReLUNetwork, float
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(2000, 2, generator=generator) * 2 - 1
     y = (torch.sin(2 * x[:, 0]) * torch.cos(2 * x[:, 1]))[:, None]
-    model = torch.nn.Sequential(torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, 1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, 1)
+    )
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(steps):
         optimiser.zero_grad()
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     widths = [int(w) for w in args.widths.split(",")]
     fields = ["kind", "width", "seed", "native", "pruned", "pruning_rate", "regions", "train_mse"]
     runs = ResumableCSV(args.output / "pruning_rate.csv", fields, ["kind", "width", "seed"])
-    jobs = [(kind, w, s) for w in widths for kind in ("random", "trained") for s in range(args.seeds)]
+    jobs = [
+        (kind, w, s) for w in widths for kind in ("random", "trained") for s in range(args.seeds)
+    ]
     for kind, width, seed in tqdm(jobs, desc="pruning_rate"):
         if runs.has(kind=kind, width=width, seed=seed):
             continue
@@ -58,23 +62,39 @@ def main(argv: list[str] | None = None) -> list[dict]:
             network, mse = train_network(width, seed, args.steps)
         counts = monomial_counts(network, native=True)
         native, pruned = counts["native_total"], counts["monomial_complexity"]
-        runs.append({"kind": kind, "width": width, "seed": seed, "native": native, "pruned": pruned,
-                     "pruning_rate": f"{1 - pruned / native:.6f}",
-                     "regions": count_regions_traversal(network).count, "train_mse": f"{mse:.6f}"})
+        runs.append(
+            {
+                "kind": kind,
+                "width": width,
+                "seed": seed,
+                "native": native,
+                "pruned": pruned,
+                "pruning_rate": f"{1 - pruned / native:.6f}",
+                "regions": count_regions_traversal(network).count,
+                "train_mse": f"{mse:.6f}",
+            }
+        )
     summary = []
     for width in widths:
         for kind in ("random", "trained"):
             rows = [r for r in runs.rows if r["kind"] == kind and int(r["width"]) == width]
-            summary.append({"kind": kind, "width": width,
-                            "native_mean": np.mean([float(r["native"]) for r in rows]),
-                            "pruned_mean": np.mean([float(r["pruned"]) for r in rows]),
-                            "pruning_rate_mean": np.mean([float(r["pruning_rate"]) for r in rows]),
-                            "regions_mean": np.mean([float(r["regions"]) for r in rows])})
+            summary.append(
+                {
+                    "kind": kind,
+                    "width": width,
+                    "native_mean": np.mean([float(r["native"]) for r in rows]),
+                    "pruned_mean": np.mean([float(r["pruned"]) for r in rows]),
+                    "pruning_rate_mean": np.mean([float(r["pruning_rate"]) for r in rows]),
+                    "regions_mean": np.mean([float(r["regions"]) for r in rows]),
+                }
+            )
     write_csv(args.output / "pruning_rate_summary.csv", summary)
     print("kind | width | native | pruned | pruning rate | regions")
     for s in summary:
-        print(f"{s['kind']} | {s['width']} | {s['native_mean']:.1f} | {s['pruned_mean']:.1f} | "
-              f"{s['pruning_rate_mean']:.3f} | {s['regions_mean']:.1f}")
+        print(
+            f"{s['kind']} | {s['width']} | {s['native_mean']:.1f} | {s['pruned_mean']:.1f} | "
+            f"{s['pruning_rate_mean']:.3f} | {s['regions_mean']:.1f}"
+        )
     _plot(summary, widths, args.output / "pruning_rate.png")
     return summary
 
@@ -87,7 +107,9 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for kind in ("random", "trained"):
-        ax.plot(widths, [s["pruning_rate_mean"] for s in summary if s["kind"] == kind], "o-", label=kind)
+        ax.plot(
+            widths, [s["pruning_rate_mean"] for s in summary if s["kind"] == kind], "o-", label=kind
+        )
     ax.set_xlabel("hidden width w of [2, w, 1]")
     ax.set_ylabel("pruning rate 1 - pruned/native")
     ax.legend()

@@ -55,7 +55,9 @@ class HoffmanRadiusSampler(UniformSampler):
         self.sample_radius = float(min(self.radius, max(self.effective_radius, 1e-6)))
 
     def act(self, observation: np.ndarray, info: dict) -> np.ndarray:
-        return self.rng.uniform(-self.sample_radius, self.sample_radius, size=self.dim).astype(np.float32)
+        return self.rng.uniform(-self.sample_radius, self.sample_radius, size=self.dim).astype(
+            np.float32
+        )
 
 
 class FundamentalDomainSampler(UniformSampler):
@@ -72,8 +74,10 @@ class FundamentalDomainSampler(UniformSampler):
 
     def act(self, observation: np.ndarray, info: dict) -> np.ndarray:
         if info.get("is_new") and self.last_point is not None:
-            images = {tuple(self.last_point[list(perm)])
-                      for perm in itertools.islice(itertools.permutations(range(self.dim)), 1, None)}
+            images = {
+                tuple(self.last_point[list(perm)])
+                for perm in itertools.islice(itertools.permutations(range(self.dim)), 1, None)
+            }
             images.discard(tuple(self.last_point))
             images = sorted(images)
             self.rng.shuffle(images)
@@ -86,7 +90,9 @@ class FundamentalDomainSampler(UniformSampler):
         return point.astype(np.float32)
 
 
-SAMPLERS = {cls.name: cls for cls in (UniformSampler, HoffmanRadiusSampler, FundamentalDomainSampler)}
+SAMPLERS = {
+    cls.name: cls for cls in (UniformSampler, HoffmanRadiusSampler, FundamentalDomainSampler)
+}
 
 
 def run_episode(env, sampler, seed: int | None = None) -> dict:

@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> dict:
         for method in args.methods.split(","):
             for arch in FAMILIES[family]:
                 name = ",".join(map(str, arch))
-                previous = [r for r in runs.rows if r["family"] == family and r["method"] == method
-                            and r["architecture"] == name]
+                previous = [
+                    r
+                    for r in runs.rows
+                    if r["family"] == family and r["method"] == method and r["architecture"] == name
+                ]
                 if previous:
                     row = previous[0]
                 else:
@@ -52,8 +55,14 @@ def main(argv: list[str] | None = None) -> dict:
                         status = "ok"
                     except (RuntimeError, ValueError) as error:
                         count, status = "", f"aborted: {error}"
-                    row = {"family": family, "method": method, "architecture": name, "count": count,
-                           "seconds": f"{time.perf_counter() - begin:.2f}", "status": status}
+                    row = {
+                        "family": family,
+                        "method": method,
+                        "architecture": name,
+                        "count": count,
+                        "seconds": f"{time.perf_counter() - begin:.2f}",
+                        "status": status,
+                    }
                     runs.append(row)
                     print(row, flush=True)
                 if row["status"] != "ok" or float(row["seconds"]) > args.limit:

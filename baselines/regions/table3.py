@@ -29,8 +29,12 @@ SAMPLES = [1000, 5000]
 
 
 def numerical_columns() -> list[str]:
-    return [f"numerical_R{int(r)}_N{n}{suffix}" for r in RADII for n in SAMPLES
-            for suffix in ("", "_seconds")]
+    return [
+        f"numerical_R{int(r)}_N{n}{suffix}"
+        for r in RADII
+        for n in SAMPLES
+        for suffix in ("", "_seconds")
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,10 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume", action="store_true")
     args = parser.parse_args(argv)
     architectures = [a for a in args.architectures.split(";") if a]
-    fields = ["architecture", "seed", "tropical", "tropical_seconds", "traversal",
-              "traversal_seconds"] + numerical_columns()
-    runs = ResumableCSV(args.output / "table3_runs.csv", fields, ["architecture", "seed"],
-                        resume=not args.no_resume)
+    fields = [
+        "architecture",
+        "seed",
+        "tropical",
+        "tropical_seconds",
+        "traversal",
+        "traversal_seconds",
+    ] + numerical_columns()
+    runs = ResumableCSV(
+        args.output / "table3_runs.csv", fields, ["architecture", "seed"], resume=not args.no_resume
+    )
     jobs = [(a, s) for a in architectures for s in range(args.networks)]
     for arch, seed in tqdm(jobs, desc="table3"):
         if runs.has(architecture=arch, seed=seed):
@@ -52,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         network = random_network(arch, seed)
         tropical = count_regions_tropical(network)
         traversal = count_regions_traversal(network)
-        row = {"architecture": arch, "seed": seed, "tropical": tropical.count,
-               "tropical_seconds": f"{tropical.seconds:.6f}", "traversal": traversal.count,
-               "traversal_seconds": f"{traversal.seconds:.6f}"}
+        row = {
+            "architecture": arch,
+            "seed": seed,
+            "tropical": tropical.count,
+            "tropical_seconds": f"{tropical.seconds:.6f}",
+            "traversal": traversal.count,
+            "traversal_seconds": f"{traversal.seconds:.6f}",
+        }
         for radius in RADII:
             for samples in SAMPLES:
                 result = estimate_regions(network, samples, radius, seed=seed)
@@ -70,20 +86,32 @@ def main(argv: list[str] | None = None) -> int:
         trop = np.array([float(r["tropical"]) for r in rows])
         trav = np.array([float(r["traversal"]) for r in rows])
         disagreements += int(np.sum(trop != trav))
-        entry = {"architecture": f"[{arch}]", "networks": len(rows),
-                 "exact_mean": f"{trop.mean():.2f}", "exact_std": f"{trop.std():.2f}",
-                 "methods_agree": f"{int(np.sum(trop == trav))}/{len(rows)}",
-                 "tropical_seconds": f"{np.mean([float(r['tropical_seconds']) for r in rows]):.4f}",
-                 "traversal_seconds": f"{np.mean([float(r['traversal_seconds']) for r in rows]):.4f}"}
+        entry = {
+            "architecture": f"[{arch}]",
+            "networks": len(rows),
+            "exact_mean": f"{trop.mean():.2f}",
+            "exact_std": f"{trop.std():.2f}",
+            "methods_agree": f"{int(np.sum(trop == trav))}/{len(rows)}",
+            "tropical_seconds": f"{np.mean([float(r['tropical_seconds']) for r in rows]):.4f}",
+            "traversal_seconds": f"{np.mean([float(r['traversal_seconds']) for r in rows]):.4f}",
+        }
         for radius in RADII:
             for samples in SAMPLES:
                 name = f"numerical_R{int(radius)}_N{samples}"
                 values = np.array([float(r[name]) for r in rows])
                 entry[name] = f"{values.mean():.2f}"
-                entry[name + "_seconds"] = f"{np.mean([float(r[name + '_seconds']) for r in rows]):.4f}"
+                entry[name + "_seconds"] = (
+                    f"{np.mean([float(r[name + '_seconds']) for r in rows]):.4f}"
+                )
         summary.append(entry)
     write_csv(args.output / "table3_summary.csv", summary)
-    header = ["architecture", "exact_mean", "methods_agree", "tropical_seconds", "traversal_seconds"]
+    header = [
+        "architecture",
+        "exact_mean",
+        "methods_agree",
+        "tropical_seconds",
+        "traversal_seconds",
+    ]
     header += [f"numerical_R{int(r)}_N{n}" for r in RADII for n in SAMPLES]
     print(" | ".join(header))
     for entry in summary:
@@ -105,13 +133,20 @@ def _plot(summary: list[dict], path: Path) -> None:
     fig, (ax_count, ax_time) = plt.subplots(1, 2, figsize=(13, 4.5))
     width = 0.8 / len(columns)
     for k, column in enumerate(columns):
-        ax_count.bar(x + k * width, [float(s[column]) for s in summary], width,
-                     label=column.replace("_mean", " (both methods)"))
+        ax_count.bar(
+            x + k * width,
+            [float(s[column]) for s in summary],
+            width,
+            label=column.replace("_mean", " (both methods)"),
+        )
     ax_count.set_xticks(x + 0.4 - width / 2, labels, rotation=30)
     ax_count.set_ylabel("mean number of linear regions")
     ax_count.legend(fontsize=7)
-    for column, label in [("tropical_seconds", "Algorithm 4"), ("traversal_seconds", "traversal"),
-                          ("numerical_R5_N5000_seconds", "numerical N=5000")]:
+    for column, label in [
+        ("tropical_seconds", "Algorithm 4"),
+        ("traversal_seconds", "traversal"),
+        ("numerical_R5_N5000_seconds", "numerical N=5000"),
+    ]:
         ax_time.plot(x, [float(s[column]) for s in summary], "o-", label=label)
     ax_time.set_xticks(x, labels, rotation=30)
     ax_time.set_yscale("log")

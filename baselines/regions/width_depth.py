@@ -30,31 +30,49 @@ def main(argv: list[str] | None = None) -> list[dict]:
     widths = [int(w) for w in args.widths.split(",")]
     fields = ["family", "w", "seed", "architecture", "native", "pruned", "regions"]
     runs = ResumableCSV(args.output / "width_depth.csv", fields, ["family", "w", "seed"])
-    jobs = [(family, w, seed) for w in widths for family in ("shallow", "deep") for seed in range(args.seeds)]
+    jobs = [
+        (family, w, seed)
+        for w in widths
+        for family in ("shallow", "deep")
+        for seed in range(args.seeds)
+    ]
     for family, w, seed in tqdm(jobs, desc="width_depth"):
         if runs.has(family=family, w=w, seed=seed):
             continue
         arch = [2, w + 2, 1] if family == "shallow" else [2, w, 2, 1]
         network = random_network(arch, seed)
         counts = monomial_counts(network, native=True)
-        runs.append({"family": family, "w": w, "seed": seed,
-                     "architecture": ",".join(map(str, arch)),
-                     "native": counts["native_total"], "pruned": counts["monomial_complexity"],
-                     "regions": count_regions_traversal(network).count})
+        runs.append(
+            {
+                "family": family,
+                "w": w,
+                "seed": seed,
+                "architecture": ",".join(map(str, arch)),
+                "native": counts["native_total"],
+                "pruned": counts["monomial_complexity"],
+                "regions": count_regions_traversal(network).count,
+            }
+        )
     summary = []
     for w in widths:
         for family in ("shallow", "deep"):
             rows = [r for r in runs.rows if r["family"] == family and int(r["w"]) == w]
-            summary.append({
-                "family": family, "w": w, "architecture": rows[0]["architecture"],
-                "native_mean": np.mean([float(r["native"]) for r in rows]),
-                "pruned_mean": np.mean([float(r["pruned"]) for r in rows]),
-                "regions_mean": np.mean([float(r["regions"]) for r in rows]),
-            })
+            summary.append(
+                {
+                    "family": family,
+                    "w": w,
+                    "architecture": rows[0]["architecture"],
+                    "native_mean": np.mean([float(r["native"]) for r in rows]),
+                    "pruned_mean": np.mean([float(r["pruned"]) for r in rows]),
+                    "regions_mean": np.mean([float(r["regions"]) for r in rows]),
+                }
+            )
     write_csv(args.output / "width_depth_summary.csv", summary)
     print("architecture | native | pruned (monomial complexity) | regions")
     for s in summary:
-        print(f"[{s['architecture']}] | {s['native_mean']:.1f} | {s['pruned_mean']:.1f} | {s['regions_mean']:.1f}")
+        print(
+            f"[{s['architecture']}] | {s['native_mean']:.1f} | {s['pruned_mean']:.1f} | {s['regions_mean']:.1f}"
+        )
     _plot(summary, widths, args.output / "width_depth.png")
     return summary
 
@@ -66,8 +84,12 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, key, title in zip(axes, ["native_mean", "pruned_mean", "regions_mean"],
-                              ["native monomials", "pruned monomials", "linear regions"], strict=True):
+    for ax, key, title in zip(
+        axes,
+        ["native_mean", "pruned_mean", "regions_mean"],
+        ["native monomials", "pruned monomials", "linear regions"],
+        strict=True,
+    ):
         for family, label in [("shallow", "[2, w+2, 1]"), ("deep", "[2, w, 2, 1]")]:
             ax.plot(widths, [s[key] for s in summary if s["family"] == family], "o-", label=label)
         ax.set_xlabel("w")

@@ -105,7 +105,14 @@ def test_replay_buffer_keeps_next_action_mask():
     for _ in range(5):
         a = int(rng.choice(np.flatnonzero(obs["action_mask"])))
         nxt, r, term, trunc, info = env.step(a)
-        buf.add({k: v[None] for k, v in obs.items()}, {k: v[None] for k, v in nxt.items()}, np.array([a]), np.array([r]), np.array([term]), [info])
+        buf.add(
+            {k: v[None] for k, v in obs.items()},
+            {k: v[None] for k, v in nxt.items()},
+            np.array([a]),
+            np.array([r]),
+            np.array([term]),
+            [info],
+        )
         masks.append(nxt["action_mask"].astype(bool))
         obs = nxt
     sample = buf._get_samples(np.arange(5))

@@ -39,14 +39,14 @@ def _brute_force_class_count(n: int, max_degree: int) -> int:
     perms = list(itertools.permutations(range(n)))
     seen = set()
     for a, b, c in itertools.product(monos, repeat=3):
-        canon = min(
-            tuple(tuple(sorted(p[v] for v in m)) for m in (a, b, c)) for p in perms
-        )
+        canon = min(tuple(tuple(sorted(p[v] for v in m)) for m in (a, b, c)) for p in perms)
         seen.add(canon)
     return len(seen)
 
 
-@pytest.mark.parametrize(("n", "max_degree"), [(1, 2), (2, 2), (3, 2), (4, 2), (3, 1), (4, 1), (2, 3)])
+@pytest.mark.parametrize(
+    ("n", "max_degree"), [(1, 2), (2, 2), (3, 2), (4, 2), (3, 1), (4, 1), (2, 3)]
+)
 def test_class_enumeration_matches_brute_force(n, max_degree):
     assert len(enumerate_classes(n, max_degree)) == _brute_force_class_count(n, max_degree)
 
@@ -58,7 +58,11 @@ def test_class_enumeration_matches_brute_force_slow(n):
 
 
 def test_class_count_independent_of_n():
-    for max_degree, expected, sizes in ((1, 15, range(3, 60)), (2, 100, range(6, 60)), (3, 436, (9, 10, 25, 50))):
+    for max_degree, expected, sizes in (
+        (1, 15, range(3, 60)),
+        (2, 100, range(6, 60)),
+        (3, 436, (9, 10, 25, 50)),
+    ):
         counts = {num_classes(max_degree, n) for n in sizes}
         assert counts == {expected}
         assert num_classes(max_degree) == expected
@@ -75,12 +79,16 @@ def test_class_id_agrees_with_pair_factorisation():
     A, G = torch.meshgrid(everything, everything, indexing="ij")
     ref = torch.zeros_like(H)
     for b in range(N):
-        cls = triplet_classes(tables.variables[A], tables.variables[torch.full_like(A, b)], tables.variables[G], 2)
+        cls = triplet_classes(
+            tables.variables[A], tables.variables[torch.full_like(A, b)], tables.variables[G], 2
+        )
         ref.view(-1, H.shape[-1])[torch.arange(A.numel()), cls.reshape(-1)] += 1.0
     assert torch.equal(H, ref)
 
 
-def _random_poly(rng: np.random.Generator, size: int, terms: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _random_poly(
+    rng: np.random.Generator, size: int, terms: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     idx = rng.choice(size, size=min(terms, size), replace=False)
     vals = rng.integers(-3, 4, size=idx.size).astype(np.float32)
     return torch.as_tensor(idx), torch.as_tensor(vals)
@@ -115,7 +123,9 @@ def test_features_distinguish_classes():
     x1 = (torch.tensor([index.index((0,))]), torch.ones(1))
     x2 = (torch.tensor([index.index((1,))]), torch.ones(1))
     # T(1, x1, x1) != T(1, x1, x2) (the paper's example)
-    assert not torch.equal(trilinear_features(one, x1, x1, tables), trilinear_features(one, x1, x2, tables))
+    assert not torch.equal(
+        trilinear_features(one, x1, x1, tables), trilinear_features(one, x1, x2, tables)
+    )
 
 
 def _rollout(n=7, steps=12, seed=0):

@@ -20,7 +20,10 @@ from envs.polyproof.verify import main as verify_main
 @pytest.mark.parametrize("name", ["K5", "C7", "petersen"])
 def test_provers_are_sound_on_named_graphs(small_named_problems, name):
     problem = small_named_problems[name]
-    for result in (prove_random(problem, seed=0, max_steps=40), prove_dual_pricing(problem, max_steps=40)):
+    for result in (
+        prove_random(problem, seed=0, max_steps=40),
+        prove_dual_pricing(problem, max_steps=40),
+    ):
         assert result.bound_exact >= problem.known_optimum
         assert result.proof.is_valid()
         assert check_proof(result.proof.to_json()) == result.bound_exact
@@ -46,7 +49,10 @@ def graphs(draw):
 @given(graphs(), st.integers(0, 3))
 def test_no_bound_below_alpha_on_random_graphs(graph, seed):
     problem = stable_set_from_graph(graph)
-    for result in (prove_random(problem, seed=seed, max_steps=15), prove_dual_pricing(problem, max_steps=15)):
+    for result in (
+        prove_random(problem, seed=seed, max_steps=15),
+        prove_dual_pricing(problem, max_steps=15),
+    ):
         assert result.bound_exact >= problem.known_optimum
         assert check_proof(result.proof.to_json()) == result.bound_exact
 

@@ -57,7 +57,9 @@ def test_disconnected_zero_map():
     q = TropicalPolynomial(np.array([0.0, -2.0]), np.array([[0.0], [2.0]]))
     result = count_regions_tropical([TropicalRational(p, q)])
     assert result.count == 4
-    net = ReLUNetwork.from_lists([[[1.0], [1.0], [1.0]], [[1.0, -2.0, 1.0]]], [[0.0, -1.0, -2.0], [0.0]])
+    net = ReLUNetwork.from_lists(
+        [[[1.0], [1.0], [1.0]], [[1.0, -2.0, 1.0]]], [[0.0, -1.0, -2.0], [0.0]]
+    )
     assert count_regions_traversal(net).count == 4
     assert count_regions_tropical(net).count == 4
 
@@ -65,7 +67,9 @@ def test_disconnected_zero_map():
 def test_point_contact_does_not_glue():
     # |x| + |y| - |x + y|: zero on quadrants I and III (point contact only), and two
     # pieces in each of quadrants II and IV -> 6 regions, two of them with the zero map
-    p = TropicalPolynomial(np.zeros(4), np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]]))
+    p = TropicalPolynomial(
+        np.zeros(4), np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    )
     q = TropicalPolynomial(np.zeros(2), np.array([[1.0, 1.0], [-1.0, -1.0]]))
     result = count_regions_tropical([TropicalRational(p, q)])
     assert result.count == 6
@@ -73,8 +77,10 @@ def test_point_contact_does_not_glue():
     assert len(zero_maps) == 2
     # the same map as a network with two coincident hyperplanes (relu(x), relu(-x), ...)
     net = ReLUNetwork.from_lists(
-        [[[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [1.0, 1.0], [-1.0, -1.0]],
-         [[1.0, 1.0, 1.0, 1.0, -1.0, -1.0]]],
+        [
+            [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [1.0, 1.0], [-1.0, -1.0]],
+            [[1.0, 1.0, 1.0, 1.0, -1.0, -1.0]],
+        ],
         [np.zeros(6), [0.0]],
     )
     assert count_regions_traversal(net).count == 6
@@ -82,7 +88,17 @@ def test_point_contact_does_not_glue():
 
 
 @pytest.mark.parametrize(
-    "arch", [[2, 6, 1], [3, 5, 1], [4, 4, 1], [5, 3, 1], [6, 2, 1], [3, 2, 2, 1], [3, 3, 2, 1], [2, 4, 3, 2]]
+    "arch",
+    [
+        [2, 6, 1],
+        [3, 5, 1],
+        [4, 4, 1],
+        [5, 3, 1],
+        [6, 2, 1],
+        [3, 2, 2, 1],
+        [3, 3, 2, 1],
+        [2, 4, 3, 2],
+    ],
 )
 def test_methods_agree(arch):
     for seed in range(4):
@@ -94,8 +110,11 @@ def test_methods_agree(arch):
 def test_facet_methods_agree(arch):
     for seed in range(3):
         net = random_network(arch, 200 + seed)
-        counts = {count_regions_traversal(net, facet_method=m, interior_points=ip).count
-                  for m in ("cdd", "lp") for ip in (True, False)}
+        counts = {
+            count_regions_traversal(net, facet_method=m, interior_points=ip).count
+            for m in ("cdd", "lp")
+            for ip in (True, False)
+        }
         counts.add(count_regions_tropical(net).count)
         assert len(counts) == 1
     with pytest.raises(ValueError):
@@ -106,20 +125,31 @@ def test_facet_methods_agree(arch):
 def test_degenerate_networks_both_facet_paths(facet_method):
     # zero biases in two hidden layers: constant-zero neurons switch on across facets
     net = random_network([2, 4, 3, 1], 11, zero_bias=True)
-    assert count_regions_traversal(net, facet_method=facet_method).count == count_regions_tropical(net).count
+    assert (
+        count_regions_traversal(net, facet_method=facet_method).count
+        == count_regions_tropical(net).count
+    )
     # duplicated neuron (coincident hyperplanes)
     weights = [np.array([[1.0, 2.0], [1.0, 2.0], [0.5, -1.0]]), np.array([[1.0, -0.5, 2.0]])]
     biases = [np.array([0.3, 0.3, -0.2]), np.array([0.0])]
     dup = ReLUNetwork.from_lists(weights, biases)
-    assert count_regions_traversal(dup, facet_method=facet_method).count == count_regions_tropical(dup).count == 4
+    assert (
+        count_regions_traversal(dup, facet_method=facet_method).count
+        == count_regions_tropical(dup).count
+        == 4
+    )
 
 
 def test_start_point_on_a_hyperplane():
     net = random_network([2, 5, 3, 1], 1, zero_bias=True)
     expected = count_regions_tropical(net).count
     assert count_regions_traversal(net, start_point=np.zeros(2)).count == expected
-    assert count_regions_traversal(net, start_point=np.zeros(2), box_radius=2.0,
-                                   interior_points=False).count == expected
+    assert (
+        count_regions_traversal(
+            net, start_point=np.zeros(2), box_radius=2.0, interior_points=False
+        ).count
+        == expected
+    )
     with pytest.raises(ValueError):
         count_regions_traversal(net, start_point=np.array([5.0, 0.0]), box_radius=2.0)
 

@@ -15,12 +15,22 @@ from baselines.regions import (
 
 
 def test_table3_small(tmp_path):
-    assert table3.main(["--networks", "2", "--architectures", "2,3,1;3,2,2,1", "--output", str(tmp_path)]) == 0
+    assert (
+        table3.main(
+            ["--networks", "2", "--architectures", "2,3,1;3,2,2,1", "--output", str(tmp_path)]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(open(tmp_path / "table3_runs.csv")))
     assert len(rows) == 4 and all(r["tropical"] == r["traversal"] for r in rows)
     assert (tmp_path / "table3.png").exists()
     # resume: nothing is recomputed, the summary is rebuilt
-    assert table3.main(["--networks", "2", "--architectures", "2,3,1;3,2,2,1", "--output", str(tmp_path)]) == 0
+    assert (
+        table3.main(
+            ["--networks", "2", "--architectures", "2,3,1;3,2,2,1", "--output", str(tmp_path)]
+        )
+        == 0
+    )
     assert len(list(csv.DictReader(open(tmp_path / "table3_runs.csv")))) == 4
 
 

@@ -54,7 +54,9 @@ def test_effective_radius_cube_meets_all_regions(arch, seed):
     f = network_to_tropical(net, prune_intermediate=True)[0].pruned()
     radius = minimal_effective_radius_bound(f, method="upper")
     assert np.isfinite(radius) and radius > 0
-    assert count_regions_traversal(net, box_radius=radius).count == count_regions_traversal(net).count
+    assert (
+        count_regions_traversal(net, box_radius=radius).count == count_regions_traversal(net).count
+    )
 
 
 def test_tropical_hoffman_exact_between_bounds():
@@ -72,7 +74,10 @@ def test_numerical_estimate_one_dimensional_and_bounds():
     estimate = estimate_regions(net, num_points=5000, radius=50.0, seed=0)
     assert estimate.count == exact
     # deterministic under a seed
-    assert estimate_regions(net, 500, 5.0, seed=3).count == estimate_regions(net, 500, 5.0, seed=3).count
+    assert (
+        estimate_regions(net, 500, 5.0, seed=3).count
+        == estimate_regions(net, 500, 5.0, seed=3).count
+    )
     with pytest.raises(ValueError):
         estimate_regions(net, 0, 5.0)
     with pytest.raises(ValueError):

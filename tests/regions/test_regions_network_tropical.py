@@ -23,7 +23,9 @@ def test_from_sequential_matches_torch():
     x = np.random.default_rng(0).normal(size=(50, 3))
     expected = model.double()(torch.as_tensor(x)).detach().numpy()
     np.testing.assert_allclose(net.forward(x), expected, atol=1e-10)
-    np.testing.assert_allclose(net.to_torch()(torch.as_tensor(x)).detach().numpy(), expected, atol=1e-10)
+    np.testing.assert_allclose(
+        net.to_torch()(torch.as_tensor(x)).detach().numpy(), expected, atol=1e-10
+    )
 
 
 def test_rejects_bad_networks(tmp_path):

@@ -1,0 +1,810 @@
+"""Classification of smooth Fano polytopes by Øbro's SFP scheme (special embeddings).
+
+Reference: M. Øbro, "An algorithm for the classification of smooth Fano polytopes",
+arXiv:0704.0049. Only the paper's introduction was retrievable here, so the scheme below
+follows the facts of that paper that are stated in our brief and re-derived (with proofs
+sketched next to the code), not its pseudo-code; the pruning tests are our own and are
+marked as such. Notation: P is a smooth Fano d-polytope (simplicial, 0 interior, the
+vertices of every facet a Z-basis), nu = sum of its vertices, u_G the facet normal with
+<u_G, G> = 1, h(v) = <(1,...,1), v> the height.
+
+Øbro's scheme (followed):
+
+* special facet: a facet F with nu in pos(F); every P has one (nu lies in some cone of
+  the face fan).
+* special embedding: F = conv(e_1, ..., e_d), so u_F = (1,...,1). Every other vertex has
+  h(v) <= 0, and sum_{v not in F} h(v) = h(nu) - d >= -d (nu in pos(F) gives h(nu) >= 0),
+  hence h(v) in {0, -1, ..., -d}.
+* bounded candidate set: the facet F_i adjacent to F across conv(e_j : j != i) is
+  conv(e_j (j != i), y) with y_i = -1 and u_{F_i} = u_F + (h(y) - 1) e_i^*; <u_{F_i}, v> <= 0
+  for every other vertex gives v_i >= h(v) / (1 - h(y)) >= h(v). So every vertex outside F
+  lies in the finite, S_d-invariant set ``candidate_points(d)`` =
+  {v primitive : -d <= h(v) <= 0, v_i >= min(h(v), -1)}.
+* total order: points are ordered by height (descending), then lexicographically
+  (descending) within a height; F's vertices come first. A vertex set is compared with
+  another of the same size through its sorted sequence (lexicographic order).
+* search tree: the root is {e_1..e_d}; a node V has the children V + {w} for candidates w
+  after max(V). Every node that is the vertex set of a smooth Fano polytope with F special
+  is tested; it is output only if it is the minimal special embedding of its polytope
+  (over every special facet G of conv(V) and every ordering of G's vertices, the image of
+  V is not smaller). So each lattice-equivalence class is output exactly once and no
+  isomorphism test between outputs is needed.
+
+Pruning (all are necessary conditions on a prefix V of the ordered vertex set of a special
+embedding, so no smooth Fano polytope is lost; the code keeps the boundary of
+conv(V + {0}) as a triangulation, updated by beneath-beyond):
+
+1. budget: sum_{v in V, v not in F} h(v) >= -d, and later vertices have height
+   >= -(remaining budget) (Øbro's height sum bound above).
+2. every point of V stays a vertex, and a new point must lie strictly outside the hull
+   (a vertex of P inside conv(V + {0}) subset P would be a vertex of that hull). Future
+   candidates inside the current hull are dropped.
+3. final facets (ours): a boundary simplex G with no remaining candidate strictly beyond
+   its hyperplane is a face of P, hence a facet of P: it must not contain 0, must be a
+   unimodular simplex (det = 1, so <u_G, G> = 1), and all other points must satisfy
+   <u_G, v> <= 0; remaining candidates must satisfy <u_G, w> <= 0. Iterated to a fixpoint.
+4. primitive relations of length two (Batyrev; Fano means degree > 0): for two vertices
+   v, w of P, either [v, w] is an edge, or v + w = 0, or v + w is a vertex. So if v + w is
+   neither 0, nor in V, nor a remaining candidate, [v, w] must be an edge of the current
+   boundary triangulation.
+5. coordinate symmetry (ours, a consequence of the minimality rule): a permutation of
+   coordinates maps a special embedding to a special embedding, preserving heights; if the
+   image of the prefix V sorts before V, the whole vertex set has a smaller embedding, so
+   the minimal embedding never passes through V.
+6. covering (ours): every boundary simplex that is not a valid facet (through 0, det != 1,
+   or with another point on its hyperplane) needs a later vertex strictly beyond it, and
+   the later vertices' heights add up to >= -(remaining budget): a small set-cover search
+   over the candidates' "beyond" bit patterns (height-0 candidates are free).
+
+Tests 2-4 and 6 are also applied to all children of a node at once, vectorised, before
+any child hull is built (``_Search._screen``): a vertex is lost iff all its simplices are
+visible from w; the new edges join w to the horizon; an old simplex with no candidate
+after w beyond it becomes final; a new simplex conv(r + w) over a horizon ridge r
+between s1 and s2 has the pencil hyperplane e1(w) e2(x) - e2(w) e1(x) = 0 (e_i the
+excess over s_i), so its finality and det(r, w) = +-1 are decided from the node's
+excess matrix alone.
+
+Everything is exact integer arithmetic; floating point only proposes hyperplane normals
+(small determinants, rounded) that are then verified exactly.
+
+    python -m envs.polytopes.obro --dims 2 3 4 5 [--out results/polytopes/obro]
+
+writes ``<out>/obro_d{d}.json`` per dimension (finished dimensions are skipped) and,
+while a dimension runs, ``<out>/obro_d{d}.partial.json`` after every first-level branch
+(a rerun resumes from it; the reported seconds are those of the last run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+__all__ = ["candidate_points", "classify", "is_minimal_special_embedding", "main"]
+
+
+def _check_dimension(d: object) -> int:
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        raise ValueError(f"d must be an int, got {d!r}")
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d}")
+    return int(d)
+
+
+def candidate_points(d: int) -> np.ndarray:
+    """Øbro-type candidate set, sorted in the search order (height desc., then lex desc.).
+
+    {v in Z^d primitive : -d <= h(v) <= 0, v_i >= min(h(v), -1)} (see module docstring).
+    """
+    d = _check_dimension(d)
+    blocks = []
+    for height in range(0, -d - 1, -1):
+        low = min(height, -1)
+        total = height - d * low  # the shifted coordinates v_i - low >= 0 sum to this
+        rows = []
+        for cuts in itertools.combinations(range(total + d - 1), d - 1):
+            bounds = (-1,) + cuts + (total + d - 1,)
+            rows.append([bounds[k + 1] - bounds[k] - 1 + low for k in range(d)])
+        block = np.array(rows, dtype=np.int64).reshape(-1, d)
+        block = block[np.gcd.reduce(np.abs(block), axis=1) == 1]
+        order = np.lexsort(tuple(-block[:, k] for k in range(d - 1, -1, -1)))
+        blocks.append(block[order])
+    return np.concatenate(blocks)
+
+
+class _Universe:
+    """F's vertices e_1..e_d followed by the candidates; exact point -> rank lookup."""
+
+    def __init__(self, d: int) -> None:
+        self.d = d
+        pool = candidate_points(d)
+        self.points = np.concatenate([np.eye(d, dtype=np.int64), pool])
+        self.heights = self.points.sum(axis=1)
+        self.offset = 2 * d + 1
+        self.base = 2 * d * d + 2 * d + 3
+        codes = self.encode(self.points)
+        self.sort_order = np.argsort(codes)
+        self.sorted_codes = codes[self.sort_order]
+        # level_end[k] = first rank whose height is < -k (k = 0..d)
+        self.level_end = np.array(
+            [np.searchsorted(-self.heights, k, side="right") for k in range(d + 1)]
+        )
+        self.perms = np.array(list(itertools.permutations(range(d))), dtype=np.int64)
+
+    def encode(self, points: np.ndarray) -> np.ndarray:
+        shifted = points.astype(np.int64) + self.offset
+        inside = np.all((shifted >= 0) & (shifted < self.base), axis=-1)
+        code = np.zeros(points.shape[:-1], dtype=np.int64)
+        for k in range(self.d):
+            code = code * self.base + np.clip(shifted[..., k], 0, self.base - 1)
+        return np.where(inside, code, -1)
+
+    def ranks(self, points: np.ndarray) -> np.ndarray:
+        """Rank of each point in the universe, -1 if absent."""
+        code = self.encode(points)
+        pos = np.searchsorted(self.sorted_codes, code)
+        pos = np.minimum(pos, len(self.sorted_codes) - 1)
+        found = (self.sorted_codes[pos] == code) & (code >= 0)
+        return np.where(found, self.sort_order[pos], -1)
+
+
+_SIGNS = np.array([(-1) ** j for j in range(16)], dtype=np.int64)
+
+
+def _minor_columns(d: int) -> np.ndarray:
+    """(d, d-1) column indices: row j lists all columns except j."""
+    return np.array([[k for k in range(d) if k != j] for j in range(d)], dtype=np.int64)
+
+
+def _hyperplanes(simplices: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outer normals ``a`` (k, d) and offsets ``b`` (k,) of the simplices' hyperplanes.
+
+    ``a`` is the cofactor vector, so ``b = |det(vertices)|`` (0 through the origin);
+    oriented so that the barycentre of conv(0, e_1..e_d) is strictly beneath.
+    """
+    d = pts.shape[1]
+    verts = pts[simplices]  # (k, d, d)
+    diffs = (verts[:, 1:, :] - verts[:, :1, :]).astype(float)
+    minors = diffs[:, :, _minor_columns(d)].transpose(0, 2, 1, 3)  # (k, d, d-1, d-1)
+    normal = np.rint(np.linalg.det(minors)).astype(np.int64) * _SIGNS[:d]
+    offset = np.einsum("kd,kd->k", normal, verts[:, 0, :])
+    # exact verification: every vertex on the hyperplane and a non-zero normal
+    if not (
+        np.all(np.einsum("kd,kjd->kj", normal, verts) == offset[:, None])
+        and np.all(np.any(normal != 0, axis=1))
+    ):
+        raise ArithmeticError("inexact hyperplane computation")
+    flip = (d + 1) * offset - normal.sum(axis=1) < 0
+    normal[flip] *= -1
+    offset[flip] *= -1
+    return normal, offset
+
+
+@dataclass
+class _Node:
+    pts: np.ndarray  # (n, d): row 0 is the origin, rows 1..d are e_1..e_d
+    ranks: np.ndarray  # universe ranks of pts[1:]
+    simplices: np.ndarray  # (f, d) indices into pts: boundary triangulation of conv(pts)
+    normals: np.ndarray  # (f, d)
+    offsets: np.ndarray  # (f,)
+    candidates: np.ndarray  # universe ranks still possible as later vertices
+    height_sum: int  # sum of heights of the vertices outside F
+    visible: np.ndarray | None = None  # (c, f): candidate strictly beyond simplex
+    excess: np.ndarray | None = None  # (c, f): <a, w> - b for every candidate and simplex
+
+
+class _Search:
+    def __init__(self, d: int, progress: bool) -> None:
+        self.d = d
+        self.universe = _Universe(d)
+        self.found: list[np.ndarray] = []
+        self.nodes = 0
+        self.bar = tqdm(desc=f"Øbro SFP d={d}", unit="node", disable=not progress, mininterval=1)
+
+    # ------------------------------------------------------------------ node construction
+    def root(self) -> _Node | None:
+        d = self.d
+        pts = np.concatenate([np.zeros((1, d), dtype=np.int64), np.eye(d, dtype=np.int64)])
+        simplices = [list(range(1, d + 1))]
+        for i in range(d):
+            simplices.append([0] + [j + 1 for j in range(d) if j != i])
+        simplices = np.array(simplices, dtype=np.int64)
+        normals, offsets = _hyperplanes(simplices, pts)
+        candidates = np.arange(d, len(self.universe.points), dtype=np.int64)
+        node = _Node(pts, np.arange(d), simplices, normals, offsets, candidates, 0)
+        return self._prune(node)
+
+    def child(self, node: _Node, rank: int) -> _Node | None:
+        d, universe = self.d, self.universe
+        w = universe.points[rank]
+        height_sum = node.height_sum + int(universe.heights[rank])
+        if height_sum < -d:
+            return None
+        visible = node.normals @ w > node.offsets
+        if not visible.any():
+            return None
+        horizon = _horizon(node.simplices[visible], d)
+        q = len(node.pts)
+        pts = np.concatenate([node.pts, w[None, :]])
+        new = np.concatenate([horizon, np.full((len(horizon), 1), q, dtype=np.int64)], axis=1)
+        new_normals, new_offsets = _hyperplanes(new, pts)
+        simplices = np.concatenate([node.simplices[~visible], new])
+        present = np.zeros(q + 1, dtype=bool)
+        present[simplices.ravel()] = True
+        if not present[1:].all():  # a vertex of P must stay a vertex (test 2)
+            return None
+        candidates = node.candidates[node.candidates > rank]
+        candidates = candidates[candidates < universe.level_end[d + height_sum]]
+        return self._prune(
+            _Node(
+                pts,
+                np.append(node.ranks, rank),
+                simplices,
+                np.concatenate([node.normals[~visible], new_normals]),
+                np.concatenate([node.offsets[~visible], new_offsets]),
+                candidates,
+                height_sum,
+            )
+        )
+
+    def _prune(self, node: _Node) -> _Node | None:
+        """Tests 2-5 of the module docstring; the node with its filtered candidates."""
+        d, universe = self.d, self.universe
+        cand = node.candidates
+        excess = universe.points[cand] @ node.normals.T - node.offsets  # (c, f)
+        keep = np.ones(len(cand), dtype=bool)
+        checked = np.zeros(len(node.simplices), dtype=bool)
+        on_plane = node.pts @ node.normals.T == node.offsets  # (n, f)
+        contains_origin = node.offsets == 0
+        while True:
+            keep &= (excess > 0).any(axis=1)  # strictly outside the current hull
+            final = ~(excess[keep] > 0).any(axis=0) & ~checked
+            if not final.any():
+                break
+            if np.any(contains_origin[final]):
+                return None
+            if np.any(node.offsets[final] != 1) or np.any(on_plane[:, final].sum(axis=0) != d):
+                return None
+            keep &= np.all(excess[:, final] < 0, axis=1)  # <u_G, w> <= 0
+            checked |= final
+        cand = cand[keep]
+        node.excess = excess[keep]
+        node.visible = node.excess > 0
+        # test 6: the simplices that are not valid facets must all be cut by later
+        # vertices whose heights add up to at least -(remaining budget)
+        invalid = (node.offsets != 1) | (on_plane.sum(axis=0) != d)
+        need = np.flatnonzero(invalid)[:62]
+        if len(need):
+            bits = np.left_shift(np.int64(1), np.arange(len(need), dtype=np.int64))
+            patterns = node.visible[:, need].astype(np.int64) @ bits
+            full = np.int64((1 << len(need)) - 1)
+            costs = -universe.heights[cand]
+            if not _coverable(patterns, costs, full, d + node.height_sum):
+                return None
+        # test 4: primitive relations of length two
+        n = len(node.ranks)
+        if n > d:
+            verts = node.pts[1:]
+            first, second = np.triu_indices(n, 1)
+            sums = verts[first] + verts[second]
+            nonzero = np.any(sums != 0, axis=1)
+            sum_ranks = universe.ranks(sums)
+            in_v = np.isin(sum_ranks, node.ranks)
+            future = np.zeros_like(in_v)
+            if len(cand):
+                pos = np.minimum(np.searchsorted(cand, sum_ranks), len(cand) - 1)
+                future = cand[pos] == sum_ranks
+            need_edge = nonzero & ~in_v & ~future
+            if need_edge.any():
+                s = node.simplices
+                m = len(node.pts)
+                ea, eb = np.triu_indices(d, 1)
+                lo = np.minimum(s[:, ea], s[:, eb]).ravel()
+                hi = np.maximum(s[:, ea], s[:, eb]).ravel()
+                edges = np.unique(lo * m + hi)
+                wanted = (first[need_edge] + 1) * m + (second[need_edge] + 1)
+                if not np.all(np.isin(wanted, edges)):
+                    return None
+            # test 5: a coordinate permutation must not give a smaller prefix
+            own = np.sort(node.ranks[d:])
+            images = universe.ranks(node.pts[d + 1 :][:, universe.perms].transpose(1, 0, 2))
+            if np.any(images < 0):
+                raise RuntimeError("candidate set is not permutation invariant")
+            if _any_smaller(np.sort(images, axis=1), own):
+                return None
+        node.candidates = cand
+        return node
+
+    def _screen(self, node: _Node, chunk: int = 20000) -> np.ndarray:
+        """Candidates passing tests 2 and 4 for the pairs that involve the new point.
+
+        Vectorised over all candidates w: the child's boundary keeps the simplices not
+        visible from w, so a vertex v disappears iff all its simplices are visible, and
+        the new edges are [v, w] for v on the horizon (in a visible and a non-visible
+        simplex). The possible later vertices are relaxed to the candidates after w.
+        """
+        cand = node.candidates
+        if len(cand) == 0:
+            return cand
+        universe = self.universe
+        n = len(node.pts)
+        incidence = np.zeros((len(node.simplices), n), dtype=np.int32)
+        np.put_along_axis(incidence, node.simplices, 1, axis=1)
+        verts = node.pts[1:]
+        # Candidates that can never become vertices while V stays (tests 2 and 4 are
+        # monotone: a lost vertex stays lost in a larger hull; an edge [v, c] of P is an
+        # edge of conv(V + c + 0), i.e. v is on c's horizon) are dropped from the node.
+        possible = np.ones(len(cand), dtype=bool)
+        for start in range(0, len(cand), chunk):
+            part = slice(start, start + chunk)
+            visible = node.visible[part].astype(np.int32)
+            on_visible = (visible @ incidence)[:, 1:] > 0
+            on_hidden = ((1 - visible) @ incidence)[:, 1:] > 0
+            sums = universe.points[cand[part]][:, None, :] + verts[None, :, :]
+            sum_ranks = universe.ranks(sums)
+            excused = (
+                ~np.any(sums != 0, axis=2)
+                | np.isin(sum_ranks, cand)
+                | np.isin(sum_ranks, node.ranks)
+            )
+            possible[part] = ~np.any(on_visible & ~on_hidden, axis=1) & ~np.any(
+                ~excused & ~(on_visible & on_hidden), axis=1
+            )
+        if not possible.all():
+            node.candidates = cand = cand[possible]
+            node.visible = node.visible[possible]
+            node.excess = node.excess[possible]
+            if len(cand) == 0:
+                return cand
+        # test 3 for the old simplices: G not visible from w, with no candidate after w
+        # beyond it, is final in the child; it must then be a valid facet not through w.
+        # The child's later candidates are the ranks in (w, window_end(w)) (budget).
+        remaining = self.d + node.height_sum + universe.heights[cand]
+        budget_ok = remaining >= 0
+        window_end = universe.level_end[np.maximum(remaining, 0)]
+        cut_later = np.zeros(node.visible.shape, dtype=bool)  # some later c beyond G
+        for g in range(node.visible.shape[1]):
+            beyond = cand[node.visible[:, g]]
+            if len(beyond):
+                pos = np.searchsorted(beyond, cand, side="right")
+                nxt = beyond[np.minimum(pos, len(beyond) - 1)]
+                cut_later[:, g] = (pos < len(beyond)) & (nxt < window_end)
+        on_plane = node.pts @ node.normals.T == node.offsets
+        invalid = (node.offsets != 1) | (on_plane.sum(axis=0) != self.d)
+        # test 3 for the new simplices conv(r + w), r a horizon ridge between simplices
+        # s1, s2: its outer side lies in the union of those of s1 and s2, so with no
+        # later candidate beyond s1 or s2 it is final and needs |det(r, w)| = 1.
+        first, second, ridge_det = _ridge_data(node.simplices, node.pts)
+        nu = node.pts.sum(axis=0)
+        keep = np.empty(len(cand), dtype=bool)
+        for start in range(0, len(cand), chunk):
+            part = slice(start, start + chunk)
+            ranks = cand[part]
+            becomes_final = ~node.visible[part] & ~cut_later[part]
+            through_w = universe.points[ranks] @ node.normals.T == node.offsets
+            ok = ~np.any(becomes_final & (invalid[None, :] | through_w), axis=1)
+            ok &= budget_ok[part]
+            horizon = node.visible[part][:, first] ^ node.visible[part][:, second]
+            new_final = horizon & ~cut_later[part][:, first] & ~cut_later[part][:, second]
+            unimodular = np.abs(universe.points[ranks] @ ridge_det.T) == 1
+            ok &= ~np.any(new_final & ~unimodular, axis=1)
+            # no later candidate at all: the child must be complete, so nu >= 0
+            alone = ~cut_later[part].any(axis=1)
+            ok &= ~(alone & np.any(nu + universe.points[ranks] < 0, axis=1))
+            visible = node.visible[part].astype(np.int32)
+            on_visible = (visible @ incidence)[:, 1:] > 0
+            on_hidden = ((1 - visible) @ incidence)[:, 1:] > 0
+            ok &= ~np.any(on_visible & ~on_hidden, axis=1)
+            sums = universe.points[ranks][:, None, :] + verts[None, :, :]
+            sum_ranks = universe.ranks(sums)
+            zero = ~np.any(sums != 0, axis=2)
+            later = (
+                np.isin(sum_ranks, cand)
+                & (sum_ranks > ranks[:, None])
+                & (sum_ranks < window_end[part][:, None])
+            )
+            inside = np.isin(sum_ranks, node.ranks)
+            need_edge = ~zero & ~later & ~inside
+            ok &= ~np.any(need_edge & ~(on_visible & on_hidden), axis=1)
+            keep[part] = ok
+        survivors = np.flatnonzero(keep)
+        if len(survivors):
+            window_pos = np.searchsorted(cand, window_end)
+            bad = _final_new_simplices(
+                node, survivors, window_pos, first, second, ridge_det, universe.points[cand]
+            )
+            keep[survivors[bad]] = False
+            survivors = np.flatnonzero(keep)
+            bad = _single_cover_fails(
+                node, survivors, window_pos, invalid, universe.heights[cand], self.d
+            )
+            keep[survivors[bad]] = False
+        return cand[keep]
+
+    # ------------------------------------------------------------------ leaves
+    def complete(self, node: _Node) -> bool:
+        """conv(V) is smooth Fano with F special (V = pts[1:])."""
+        if np.any(node.offsets != 1):  # a simplex through 0, or det != 1
+            return False
+        on_plane = node.pts @ node.normals.T == 1
+        if np.any(on_plane.sum(axis=0) != self.d):
+            return False
+        return bool(np.all(node.pts.sum(axis=0) >= 0))
+
+    def run(
+        self,
+        done: dict[int, list[np.ndarray]] | None = None,
+        on_branch: Callable[[int, list[np.ndarray]], None] | None = None,
+    ) -> None:
+        """Search every first-level branch (root + one candidate) in order.
+
+        ``done`` maps branch ranks to results found earlier (they are reused, not
+        searched again); ``on_branch(rank, found)`` is called after each new branch.
+        """
+        done = done or {}
+        start = self.root()
+        if start is not None:
+            branches = self._screen(start).tolist()
+            for index, rank in enumerate(branches):
+                self.bar.set_postfix(branch=f"{index + 1}/{len(branches)}", refresh=False)
+                if rank in done:
+                    self.found.extend(done[rank])
+                    continue
+                before = len(self.found)
+                child = self.child(start, rank)
+                if child is not None:
+                    self._visit(child)
+                if on_branch is not None:
+                    on_branch(rank, self.found[before:])
+        self.bar.update(self.nodes % 256)
+        self.bar.close()
+
+    def _visit(self, node: _Node) -> None:
+        self.nodes += 1
+        if self.nodes % 256 == 0:
+            self.bar.update(256)
+            self.bar.set_postfix(found=len(self.found), refresh=False)
+        if self.complete(node):
+            vertices = node.pts[1:]
+            if _minimal(self.universe, vertices, node.simplices - 1, node.ranks):
+                self.found.append(vertices.copy())
+        for rank in self._screen(node).tolist():
+            child = self.child(node, rank)
+            if child is not None:
+                self._visit(child)
+
+
+def _coverable(patterns: np.ndarray, costs: np.ndarray, full: np.int64, budget: int) -> bool:
+    """Whether some candidates of total cost <= budget have patterns OR-ing to ``full``.
+
+    Candidates of cost 0 are all taken (a relaxation); the rest by a bounded
+    breadth-first search over covered masks. Gives up (True) when the state set grows
+    large, so a False is always a proof of infeasibility.
+    """
+    free = patterns[costs == 0]
+    start = np.bitwise_or.reduce(free) if len(free) else np.int64(0)
+    if start & full == full:
+        return True
+    paid = costs > 0
+    pattern, cost = patterns[paid], costs[paid]
+    pattern &= full & ~start
+    useful = pattern != 0
+    pattern, cost = pattern[useful], cost[useful]
+    if not len(pattern):
+        return False
+    order = np.lexsort((cost, pattern))
+    pattern, cost = pattern[order], cost[order]
+    first = np.concatenate([[True], pattern[1:] != pattern[:-1]])
+    pattern, cost = pattern[first], cost[first]
+    states = np.array([start], dtype=np.int64)
+    state_cost = np.zeros(1, dtype=np.int64)
+    for _ in range(budget):
+        grown = (states[:, None] | pattern[None, :]).ravel()
+        grown_cost = (state_cost[:, None] + cost[None, :]).ravel()
+        affordable = grown_cost <= budget
+        grown, grown_cost = grown[affordable], grown_cost[affordable]
+        if np.any(grown & full == full):
+            return True
+        if not len(grown):
+            return False
+        merged = np.concatenate([states, grown])
+        merged_cost = np.concatenate([state_cost, grown_cost])
+        order = np.lexsort((merged_cost, merged))
+        merged, merged_cost = merged[order], merged_cost[order]
+        first = np.concatenate([[True], merged[1:] != merged[:-1]])
+        merged, merged_cost = merged[first], merged_cost[first]
+        if len(merged) == len(states) and np.array_equal(merged_cost, state_cost):
+            return False
+        if len(merged) > 20000:
+            return True
+        states, state_cost = merged, merged_cost
+    return False
+
+
+def _any_smaller(images: np.ndarray, own: np.ndarray) -> bool:
+    """Whether some row of ``images`` is lexicographically smaller than ``own``."""
+    differ = images != own
+    has = differ.any(axis=1)
+    first = differ.argmax(axis=1)
+    rows = np.arange(len(images))
+    return bool(np.any(has & (images[rows, first] < own[first])))
+
+
+def _minimal(
+    universe: _Universe, vertices: np.ndarray, facets: np.ndarray, ranks: np.ndarray
+) -> bool:
+    """Whether ``vertices`` (a special embedding, facets as index rows) is minimal."""
+    d = universe.d
+    nu = vertices.sum(axis=0)
+    own = np.sort(ranks)
+    for facet in facets:
+        basis = vertices[facet]
+        inverse = np.rint(np.linalg.inv(basis.astype(float))).astype(np.int64)
+        if not np.array_equal(basis @ inverse, np.eye(d, dtype=np.int64)):
+            raise ArithmeticError("facet is not unimodular")
+        if np.any(nu @ inverse < 0):  # not special
+            continue
+        image = vertices @ inverse  # F -> e_1..e_d
+        images = universe.ranks(image[:, universe.perms].transpose(1, 0, 2))
+        if np.any(images < 0):
+            raise RuntimeError("special embedding outside the candidate set")
+        if _any_smaller(np.sort(images, axis=1), own):
+            return False
+    return True
+
+
+def is_minimal_special_embedding(vertices: np.ndarray) -> bool:
+    """Whether ``vertices`` (rows; a smooth Fano polytope whose first d rows are
+    e_1..e_d and whose facet conv(e_1..e_d) is special) is Øbro's minimal special
+    embedding of its polytope, i.e. the representative the search outputs."""
+    vertices = np.asarray(vertices, dtype=np.int64)
+    d = vertices.shape[1]
+    if not np.array_equal(vertices[:d], np.eye(d, dtype=np.int64)):
+        raise ValueError("the first d rows must be e_1..e_d")
+    if np.any(vertices.sum(axis=0) < 0):
+        raise ValueError("conv(e_1..e_d) is not a special facet")
+    universe = _Universe(d)
+    ranks = universe.ranks(vertices)
+    if np.any(ranks < 0):
+        raise ValueError("a vertex lies outside the candidate set of a special embedding")
+    return _minimal(universe, vertices, _boundary(vertices) - 1, ranks)
+
+
+def _boundary(vertices: np.ndarray) -> np.ndarray:
+    """Boundary triangulation of conv(0, vertices) (indices: 0 = origin, k = row k-1),
+    by beneath-beyond from the simplex conv(0, e_1..e_d); ``vertices[:d]`` = e_1..e_d."""
+    d = vertices.shape[1]
+    pts = np.concatenate([np.zeros((1, d), dtype=np.int64), vertices])
+    simplices = [list(range(1, d + 1))]
+    for i in range(d):
+        simplices.append([0] + [j + 1 for j in range(d) if j != i])
+    simplices = np.array(simplices, dtype=np.int64)
+    normals, offsets = _hyperplanes(simplices, pts)
+    for q in range(d + 1, len(pts)):
+        visible = normals @ pts[q] > offsets
+        if not visible.any():
+            continue
+        horizon = _horizon(simplices[visible], d)
+        new = np.concatenate([horizon, np.full((len(horizon), 1), q, dtype=np.int64)], axis=1)
+        new_normals, new_offsets = _hyperplanes(new, pts)
+        simplices = np.concatenate([simplices[~visible], new])
+        normals = np.concatenate([normals[~visible], new_normals])
+        offsets = np.concatenate([offsets[~visible], new_offsets])
+    return simplices
+
+
+def _final_new_simplices(
+    node: _Node,
+    survivors: np.ndarray,
+    window_pos: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    ridge_det: np.ndarray,
+    cand_points: np.ndarray,
+    max_work: int = 2_000_000,
+) -> np.ndarray:
+    """Test 3, exactly, for the new simplices conv(r + w) with |det(r, w)| != 1.
+
+    For the horizon ridge r between s1 (visible from w) and s2, the new hyperplane is
+    the pencil member g(x) = e1(w) e2(x) - e2(w) e1(x) (e_i(x) = <a_i, x> - b_i), which
+    vanishes on r and w and is negative inside. The simplex is final in the child (so the
+    child dies) when no candidate in w's window (after w, within the budget) has
+    g > 0. Returns a mask over ``survivors``. Ridges with too much work are skipped,
+    which only weakens the test.
+    """
+    excess = node.excess
+    visible = node.visible[survivors]
+    horizon = visible[:, first] ^ visible[:, second]
+    needs = horizon & (np.abs(cand_points[survivors] @ ridge_det.T) != 1)
+    bad = np.zeros(len(survivors), dtype=bool)
+    for r in np.flatnonzero(needs.any(axis=0)):
+        rows = np.flatnonzero(needs[:, r] & ~bad)
+        if not len(rows):
+            continue
+        ws = survivors[rows]
+        e1, e2 = excess[:, first[r]], excess[:, second[r]]
+        relevant = np.flatnonzero((e1 > 0) | (e2 > 0))
+        lo = np.searchsorted(relevant, ws, side="right")
+        hi = np.searchsorted(relevant, window_pos[ws], side="left")
+        counts = np.maximum(hi - lo, 0)
+        if counts.sum() > max_work:
+            continue
+        e1w, e2w = e1[ws], e2[ws]
+        s1_visible = e1w > 0
+        k1 = np.where(s1_visible, -e2w, e2w)  # coefficient of e1(c)
+        k2 = np.where(s1_visible, e1w, -e1w)  # coefficient of e2(c)
+        cut = np.zeros(len(ws), dtype=bool)
+        busy = counts > 0
+        if busy.any():
+            group = np.repeat(np.flatnonzero(busy), counts[busy])
+            offsets = np.cumsum(counts[busy]) - counts[busy]
+            within = np.arange(counts[busy].sum()) - np.repeat(offsets, counts[busy])
+            idx = relevant[np.repeat(lo[busy], counts[busy]) + within]
+            values = k1[group] * e1[idx] + k2[group] * e2[idx]
+            cut = np.bincount(group, weights=values > 0, minlength=len(ws)) > 0
+        bad[rows[~cut]] = True
+    return bad
+
+
+def _single_cover_fails(
+    node: _Node,
+    survivors: np.ndarray,
+    window_pos: np.ndarray,
+    invalid: np.ndarray,
+    heights: np.ndarray,
+    d: int,
+    max_work: int = 2_000_000,
+) -> np.ndarray:
+    """Test 6 for children that can afford only one more vertex (mask over survivors).
+
+    If h(w) < 0, every later vertex costs >= -h(w); when the child's budget allows just
+    one, that one candidate must lie beyond every invalid simplex that w leaves.
+    """
+    remaining = d + node.height_sum + heights[survivors]
+    single = (heights[survivors] < 0) & (remaining < -2 * heights[survivors])
+    need_simplices = np.flatnonzero(invalid)[:62]
+    bad = np.zeros(len(survivors), dtype=bool)
+    if not single.any() or not len(need_simplices):
+        return bad
+    bits = np.left_shift(np.int64(1), np.arange(len(need_simplices), dtype=np.int64))
+    patterns = node.visible[:, need_simplices].astype(np.int64) @ bits
+    rows = np.flatnonzero(single)
+    ws = survivors[rows]
+    need = (~node.visible[ws][:, need_simplices]).astype(np.int64) @ bits
+    lo = ws + 1
+    counts = np.maximum(window_pos[ws] - lo, 0)
+    if counts.sum() > max_work:
+        return bad
+    covered = np.zeros(len(ws), dtype=bool)
+    busy = counts > 0
+    if busy.any():
+        group = np.repeat(np.flatnonzero(busy), counts[busy])
+        offsets = np.cumsum(counts[busy]) - counts[busy]
+        within = np.arange(counts[busy].sum()) - np.repeat(offsets, counts[busy])
+        idx = np.repeat(lo[busy], counts[busy]) + within
+        hit = (patterns[idx] & need[group]) == need[group]
+        covered = np.bincount(group, weights=hit, minlength=len(ws)) > 0
+    bad[rows] = ~covered & (need != 0)
+    return bad
+
+
+def _ridge_data(
+    simplices: np.ndarray, pts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every ridge of a closed boundary triangulation: its two simplices and the
+    integer functional x -> det(ridge points, x) (zero when the ridge contains 0)."""
+    d = pts.shape[1]
+    ridges = np.sort(simplices[:, _minor_columns(d)].reshape(-1, d - 1), axis=1)
+    owner = np.repeat(np.arange(len(simplices)), d)
+    codes = ridges @ (_RIDGE_BASE ** np.arange(d - 1, dtype=np.int64))
+    order = np.argsort(codes, kind="stable")
+    codes, owner, ridges = codes[order], owner[order], ridges[order]
+    if len(codes) % 2 or np.any(codes[0::2] != codes[1::2]):
+        raise RuntimeError("boundary triangulation is not closed")
+    rows = pts[ridges[0::2]].astype(float)  # (R, d-1, d)
+    minors = rows[:, :, _minor_columns(d)].transpose(0, 2, 1, 3)  # (R, d, d-1, d-1)
+    functional = np.rint(np.linalg.det(minors)).astype(np.int64) * _SIGNS[:d]
+    if not np.all(np.einsum("rd,rkd->rk", functional, pts[ridges[0::2]]) == 0):
+        raise ArithmeticError("inexact ridge functional")
+    return owner[0::2], owner[1::2], functional
+
+
+def _horizon(seen: np.ndarray, d: int) -> np.ndarray:
+    """Ridges of the visible simplices that lie in exactly one of them."""
+    ridges = np.sort(seen[:, _minor_columns(d)].reshape(-1, d - 1), axis=1)
+    codes = ridges @ (_RIDGE_BASE ** np.arange(d - 1, dtype=np.int64))
+    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    return ridges[first[counts == 1]]
+
+
+_RIDGE_BASE = np.int64(64)  # point indices stay below 3d + 1 <= 64 for d <= 21
+
+
+def classify(
+    d: int, progress: bool = True, checkpoint: str | Path | None = None
+) -> list[np.ndarray]:
+    """All smooth Fano d-polytopes up to lattice equivalence, each once.
+
+    Each entry is an int64 (n, d) matrix of vertices (first d rows e_1..e_d, Øbro's
+    minimal special embedding); its rows are also the rows w of the smooth reflexive
+    polytope {x : 1 + w . x >= 0}. With ``checkpoint`` (a JSON file), the results of
+    every finished first-level branch are saved there and reused by a later call.
+    """
+    d = _check_dimension(d)
+    if d == 1:
+        return [np.array([[1], [-1]], dtype=np.int64)]
+    search = _Search(d, progress)
+    done: dict[int, list[np.ndarray]] = {}
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.exists():
+        record = json.loads(path.read_text())
+        if record.get("d") != d:
+            raise ValueError(f"checkpoint {path} is for d={record.get('d')}, not d={d}")
+        done = {
+            int(rank): [np.array(rows, dtype=np.int64) for rows in found]
+            for rank, found in record["branches"].items()
+        }
+
+    def save(rank: int, found: list[np.ndarray]) -> None:
+        done[rank] = found
+        if path is not None:
+            branches = {str(r): [f.tolist() for f in fs] for r, fs in done.items()}
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"d": d, "branches": branches}))
+            tmp.replace(path)
+
+    search.run(done=dict(done), on_branch=save)
+    return search.found
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: classify the given dimensions, one JSON file per dimension (resumable)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/polytopes/obro"),
+        help="writes <out>/obro_d{d}.json; finished dimensions are skipped",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = []
+    for d in args.dims:
+        path = args.out / f"obro_d{d}.json"
+        if path.exists():
+            record = json.loads(path.read_text())
+            table.append((d, record["count"], record["seconds"], "cached"))
+            continue
+        partial = args.out / f"obro_d{d}.partial.json"
+        start = time.perf_counter()
+        found = classify(d, progress=not args.no_progress, checkpoint=partial)
+        elapsed = round(time.perf_counter() - start, 1)
+        record = {
+            "d": d,
+            "count": len(found),
+            "seconds": elapsed,
+            "polytopes": [f.tolist() for f in found],
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(path)
+        partial.unlink(missing_ok=True)
+        table.append((d, len(found), elapsed, str(path)))
+    print(f"{'d':>3} {'count':>7} {'seconds':>9}  file")
+    for d, count, seconds, where in table:
+        print(f"{d:>3} {count:>7} {seconds:>9}  {where}")
+
+
+if __name__ == "__main__":
+    main()

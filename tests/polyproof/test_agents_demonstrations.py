@@ -1,0 +1,156 @@
+"""DQN from demonstrations: expert episodes, the large-margin loss, pretraining, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.dqn import ProofDQN
+from agents.dqn.demonstrations import collect_demonstrations, expert_action
+from agents.train_dqn import load_args, train
+from baselines.provers import prove_clique_cover
+from envs.polyproof.env import PolyProofEnv
+
+N = 6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _demos(episodes: int = 3, seed: int = 5):
+    return collect_demonstrations(
+        PolyProofEnv(n=N, max_steps=10), "clique_cover", episodes, seed, progress=False
+    )
+
+
+def test_demonstrations_are_the_expert_proofs_and_deterministic():
+    buffer, bounds = _demos()
+    again, bounds_again = _demos()
+    assert bounds == bounds_again and buffer.size() == again.size() > 0
+    size = buffer.size()
+    assert np.array_equal(buffer.actions[:size], again.actions[:size])
+    for t in range(size):  # every stored action was legal in its stored state
+        assert buffer.observations["action_mask"][t, 0, int(buffer.actions[t, 0, 0])] == 1
+    env = PolyProofEnv(n=N, max_steps=10)
+    for episode, bound in enumerate(bounds):  # same bound as the prover run on that problem
+        env.reset(seed=5 + episode)
+        assert bound == pytest.approx(prove_clique_cover(env.problem, max_steps=10).bound)
+
+
+def test_expert_and_collection_errors():
+    env = PolyProofEnv(n=N, max_steps=4)
+    with pytest.raises(RuntimeError, match="reset"):
+        expert_action(env, "clique_cover")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="unknown expert"):
+        expert_action(env, "oracle")
+    with pytest.raises(ValueError, match="episodes"):
+        collect_demonstrations(env, "clique_cover", 0, 0, progress=False)
+    with pytest.raises(ValueError, match="full"):
+        collect_demonstrations(env, "clique_cover", 2, 0, buffer_size=3, progress=False)
+
+
+def _model(**kwargs):
+    params = dict(
+        learning_starts=8,
+        buffer_size=100,
+        batch_size=8,
+        learning_rate=3e-3,
+        policy_kwargs={"width": 16},
+        seed=0,
+        device="cpu",
+        margin_negatives=8,
+    )
+    params.update(kwargs)
+    return ProofDQN("ProofDQNPolicy", PolyProofEnv(n=N, max_steps=10), **params)
+
+
+def test_margin_pretraining_imitates_the_expert():
+    buffer, _ = _demos(episodes=4)
+    model = _model()
+    with pytest.raises(RuntimeError, match="set_demonstrations"):
+        model.pretrain(1)
+    model.set_demonstrations(buffer)
+    size = buffer.size()
+    batch = buffer._get_samples(np.arange(size))
+
+    def agreement() -> float:
+        with torch.no_grad():
+            q = model.q_net(batch.observations)  # all legal actions of each state
+        hits = 0
+        for b, values in enumerate(q):
+            legal = np.flatnonzero(batch.observations["action_mask"][b].numpy())
+            hits += int(legal[int(values.argmax())] == int(batch.actions[b, 0]))
+        return hits / size
+
+    with torch.no_grad():
+        before_loss = model.margin_loss(batch).item()
+    before = agreement()
+    rows = model.pretrain(150, td=False, progress=False)
+    assert all("td_loss" not in row for row in rows)
+    with torch.no_grad():
+        after_loss = model.margin_loss(batch).item()
+    assert after_loss < before_loss
+    assert agreement() > max(before, 0.5)
+    rows = model.pretrain(2, td=True, progress=False)
+    assert "td_loss" in rows[-1] and "margin_loss" in rows[-1]
+
+
+def test_learning_mixes_demonstrations_and_save_drops_them(tmp_path):
+    buffer, _ = _demos()
+    model = _model(demonstration_fraction=0.5)
+    with pytest.raises(ValueError, match="demonstration_fraction"):
+        _model(demonstration_fraction=1.5)
+    model.set_demonstrations(buffer)
+    model.learn(24)
+    assert model._n_updates > 0
+    model.save(tmp_path / "m.zip")
+    loaded = ProofDQN.load(tmp_path / "m.zip", device="cpu")
+    assert loaded.demonstration_buffer is None and loaded.demonstration_fraction == 0.5
+
+
+def _args(run_dir, total):
+    return load_args(
+        None,
+        [
+            f"run_dir={run_dir}",
+            f"total_timesteps={total}",
+            "n=5",
+            "max_steps=6",
+            "width=8",
+            "batch_size=4",
+            "learning_starts=8",
+            "buffer_size=100",
+            "target_update_interval=8",
+            "learning_rate=0.001",
+            "eval_every=12",
+            "checkpoint_every=12",
+            "eval_graphs=1",
+            "final_eval_graphs=0",
+            "device=cpu",
+            "expert=clique_cover",
+            "demonstration_episodes=2",
+            "pretrain_steps=3",
+            "margin_negatives=4",
+        ],
+    )
+
+
+def test_training_script_with_demonstrations_resumes_exactly(tmp_path):
+    straight = train(_args(tmp_path / "a", 24), quiet=True)
+    assert (tmp_path / "a" / "demonstrations.json").exists()
+    assert (tmp_path / "a" / "pretrained_model.zip").exists()
+    train(_args(tmp_path / "b", 12), quiet=True)
+    resumed = train(_args(tmp_path / "b", 24), resume=True, quiet=True)
+    sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
+    assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
+    with pytest.raises(ValueError, match="expert"):
+        load_args(None, ["demonstration_episodes=2"])
+    with pytest.raises(ValueError, match="pretrain_steps"):
+        load_args(None, ["pretrain_steps=2"])
