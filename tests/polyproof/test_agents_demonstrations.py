@@ -115,39 +115,20 @@ def test_learning_mixes_demonstrations_and_save_drops_them(tmp_path):
     assert loaded.demonstration_buffer is None and loaded.demonstration_fraction == 0.5
 
 
-def _args(run_dir, total):
-    return load_args(
-        None,
-        [
-            f"run_dir={run_dir}",
-            f"total_timesteps={total}",
-            "n=5",
-            "max_steps=6",
-            "width=8",
-            "batch_size=4",
-            "learning_starts=8",
-            "buffer_size=100",
-            "target_update_interval=8",
-            "learning_rate=0.001",
-            "eval_every=12",
-            "checkpoint_every=12",
-            "eval_graphs=1",
-            "final_eval_graphs=0",
-            "device=cpu",
-            "expert=clique_cover",
-            "demonstration_episodes=2",
-            "pretrain_steps=3",
-            "margin_negatives=4",
-        ],
-    )
+DEMONSTRATIONS = (
+    "expert=clique_cover",
+    "demonstration_episodes=2",
+    "pretrain_steps=3",
+    "margin_negatives=4",
+)
 
 
-def test_training_script_with_demonstrations_resumes_exactly(tmp_path):
-    straight = train(_args(tmp_path / "a", 24), quiet=True)
+def test_training_script_with_demonstrations_resumes_exactly(tmp_path, tiny_train_args):
+    straight = train(tiny_train_args(tmp_path / "a", 24, *DEMONSTRATIONS), quiet=True)
     assert (tmp_path / "a" / "demonstrations.json").exists()
     assert (tmp_path / "a" / "pretrained_model.zip").exists()
-    train(_args(tmp_path / "b", 12), quiet=True)
-    resumed = train(_args(tmp_path / "b", 24), resume=True, quiet=True)
+    train(tiny_train_args(tmp_path / "b", 12, *DEMONSTRATIONS), quiet=True)
+    resumed = train(tiny_train_args(tmp_path / "b", 24, *DEMONSTRATIONS), resume=True, quiet=True)
     sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
     with pytest.raises(ValueError, match="expert"):

@@ -153,48 +153,22 @@ def test_bad_arguments():
         load_args(None, ["width"])
 
 
-def _tiny_args(run_dir, total):
-    return load_args(
-        None,
-        [
-            f"run_dir={run_dir}",
-            f"total_timesteps={total}",
-            "n=5",
-            "max_steps=6",
-            "width=8",
-            "batch_size=4",
-            "learning_starts=8",
-            "train_freq=4",
-            "buffer_size=100",
-            "target_update_interval=8",
-            "learning_rate=0.001",
-            "exploration_initial_eps=0.3",
-            "exploration_final_eps=0.3",
-            "eval_every=12",
-            "checkpoint_every=12",
-            "eval_graphs=1",
-            "final_eval_graphs=0",
-            "device=cpu",
-        ],
-    )
-
-
-def test_resume_reproduces_uninterrupted_run(tmp_path):
-    straight = train(_tiny_args(tmp_path / "a", 36), quiet=True)
-    first = _tiny_args(tmp_path / "b", 12)
+def test_resume_reproduces_uninterrupted_run(tmp_path, tiny_train_args):
+    straight = train(tiny_train_args(tmp_path / "a", 36), quiet=True)
+    first = tiny_train_args(tmp_path / "b", 12)
     train(first, quiet=True)  # stops after its checkpoint at step 12 (mid-episode)
-    resumed = train(_tiny_args(tmp_path / "b", 36), resume=True, quiet=True)
+    resumed = train(tiny_train_args(tmp_path / "b", 36), resume=True, quiet=True)
     assert resumed.num_timesteps == straight.num_timesteps == 36
     assert resumed._n_updates == straight._n_updates
     sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
     with pytest.raises(FileExistsError):
-        train(_tiny_args(tmp_path / "b", 36), quiet=True)  # refuses to overwrite a run
+        train(tiny_train_args(tmp_path / "b", 36), quiet=True)  # refuses to overwrite a run
 
 
-def test_init_from_copies_network_weights_across_n(tmp_path):
-    source = train(_tiny_args(tmp_path / "src", 12), quiet=True)
-    args = _tiny_args(tmp_path / "dst", 4)
+def test_init_from_copies_network_weights_across_n(tmp_path, tiny_train_args):
+    source = train(tiny_train_args(tmp_path / "src", 12), quiet=True)
+    args = tiny_train_args(tmp_path / "dst", 4)
     args.n = 6  # the symmetric network does not depend on n
     args.learning_starts = 100  # no update: the weights stay the copied ones
     args.init_from = str(tmp_path / "src" / "model.zip")

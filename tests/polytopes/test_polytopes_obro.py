@@ -159,3 +159,11 @@ def test_checkpoint_per_first_level_branch(tmp_path) -> None:
     assert [a.tolist() for a in again] == [f.tolist() for f in first]
     with pytest.raises(ValueError):
         obro.classify(2, progress=False, checkpoint=path)
+
+
+def test_workers_give_the_same_output() -> None:
+    serial = obro.classify(3, progress=False)
+    parallel = obro.classify(3, progress=False, workers=2)
+    assert [a.tolist() for a in parallel] == [s.tolist() for s in serial]
+    with pytest.raises(ValueError):
+        obro.classify(3, progress=False, workers=0)
