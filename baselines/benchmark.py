@@ -45,7 +45,14 @@ import numpy as np
 
 DEFAULT_N = (8, 10, 12)
 DEFAULT_GRAPHS = 5
-DEFAULT_METHODS = ("sherali_adams:2", "sherali_adams:3", "random", "dual_pricing", "alpha")
+DEFAULT_METHODS = (
+    "sherali_adams:2",
+    "sherali_adams:3",
+    "random",
+    "dual_pricing",
+    "clique_cover",
+    "alpha",
+)
 DEFAULT_OUT = "results/benchmark_default.csv"
 P_RANGE = (0.5, 1.0)
 

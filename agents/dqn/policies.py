@@ -306,14 +306,33 @@ class SymmetricContext:
 
 
 class _InstanceCache:
-    """LRU cache of the per-instance tensors ``H_f`` (data only, no parameters)."""
+    """LRU cache of the per-instance tensors ``H_f`` (data only, no parameters).
 
-    def __init__(self, size: int = 128, normalize: bool = False) -> None:
+    Bounded by ``size`` entries and by ``max_bytes`` of tensor data: at n = 50 one
+    instance's tensors take about 180 MB, so a count bound alone can exhaust memory.
+    """
+
+    def __init__(self, size: int = 128, normalize: bool = False, max_bytes: int = 2 << 30) -> None:
         self.size = size
         self.normalize = normalize
+        self.max_bytes = max_bytes
         self.data: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = (
             OrderedDict()
         )
+
+    def nbytes(self) -> int:
+        """Bytes held by the cached tensors."""
+        total = 0
+        for value in self.data.values():
+            parts = (value,) if isinstance(value, torch.Tensor) else value
+            total += sum(t.element_size() * t.numel() for t in parts if isinstance(t, torch.Tensor))
+        return total
+
+    def _evict(self) -> None:
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+        while len(self.data) > 1 and self.nbytes() > self.max_bytes:
+            self.data.popitem(last=False)
 
     def get(self, state: DecodedState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         key = (
@@ -352,8 +371,7 @@ class _InstanceCache:
         local[support] = torch.arange(support.numel(), device=device)
         value = (support, local, h_mem, h_eq)
         self.data[key] = value  # type: ignore[assignment]
-        if len(self.data) > self.size:
-            self.data.popitem(last=False)
+        self._evict()
         return value  # type: ignore[return-value]
 
 
@@ -523,8 +541,7 @@ class SymmetricQNetwork(ProofQNetwork):
             everything, everything, f_idx, objective[f_idx], tables, normalize=self.normalize
         )
         self._cache.data[key] = H  # type: ignore[assignment]
-        if len(self._cache.data) > self._cache.size:
-            self._cache.data.popitem(last=False)
+        self._cache._evict()
         return H
 
     def batched_preactivations(self, batch: DecodedBatch):  # type: ignore[override]

@@ -192,3 +192,16 @@ def test_symmetric_network_runs_at_any_n():
         assert q.shape == legal.shape and torch.isfinite(q).all()
     with pytest.raises(ValueError, match="built for n"):
         _q_all(VanillaQNetwork(n=4, width=8), obs)
+
+
+def test_instance_cache_is_bounded_by_bytes():
+    from agents.dqn.policies import _InstanceCache
+
+    cache = _InstanceCache(size=10, max_bytes=1000)
+    for i in range(5):
+        cache.data[("k", i)] = (torch.zeros(100), torch.zeros(100))  # 800 bytes each
+        cache._evict()
+    assert list(cache.data) == [("k", 4)] and cache.nbytes() == 800
+    cache.data[("full", 0)] = torch.zeros(10)
+    cache._evict()
+    assert ("full", 0) in cache.data and cache.nbytes() <= 1000
