@@ -96,6 +96,7 @@ class TrainArgs:
     margin_loss_weight: float = 1.0
     expert_margin: float = 0.8
     margin_negatives: int = 32
+    mined_negatives: int = 0  # of which the highest-Q non-expert actions (hard-negative mining)
     # run
     seed: int = 0
     run_dir: str = "runs/dqn_paper"
@@ -211,6 +212,7 @@ def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
         margin_loss_weight=args.margin_loss_weight,
         expert_margin=args.expert_margin,
         margin_negatives=args.margin_negatives,
+        mined_negatives=args.mined_negatives,
         policy_kwargs={
             "architecture": args.architecture,
             "width": args.width,

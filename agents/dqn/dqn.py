@@ -57,6 +57,7 @@ class ProofDQN(OffPolicyAlgorithm):
             (only once one is set with :meth:`set_demonstrations`).
         margin_loss_weight, expert_margin, margin_negatives: the DQfD large-margin loss
             (weight, margin ``l``, number of sampled non-expert legal actions).
+        mined_negatives: how many of those are the highest-Q non-expert actions.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"ProofDQNPolicy": ProofDQNPolicy}
@@ -88,6 +89,7 @@ class ProofDQN(OffPolicyAlgorithm):
         margin_loss_weight: float = 1.0,
         expert_margin: float = 0.8,
         margin_negatives: int = 32,
+        mined_negatives: int = 0,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -141,6 +143,7 @@ class ProofDQN(OffPolicyAlgorithm):
         self.margin_loss_weight = margin_loss_weight
         self.expert_margin = expert_margin
         self.margin_negatives = margin_negatives
+        self.mined_negatives = mined_negatives
         self.demonstration_buffer: MaskedDictReplayBuffer | None = None
         self._n_calls = 0
         self.exploration_rate = exploration_initial_eps
@@ -246,26 +249,42 @@ class ProofDQN(OffPolicyAlgorithm):
     def margin_loss(self, data: MaskedDictReplayBufferSamples) -> torch.Tensor:
         """DQfD's ``max_a [Q(s, a) + l(a_E, a)] - Q(s, a_E)`` over the expert action and sampled legal actions.
 
-        Of the ``margin_negatives`` sampled actions, up to half are hard negatives that
-        share the expert's parent or multiplier; the rest are uniform among the legal ones.
+        With ``mined_negatives = m > 0`` the first ``m`` negatives are the non-expert
+        legal actions of highest current Q (hard-negative mining: one no-grad pass over
+        every legal action). Of the remaining sampled actions, up to half share the
+        expert's parent or multiplier; the rest are uniform among the legal ones.
         """
         masks = data.observations["action_mask"].cpu().numpy() > 0
         expert = data.actions.view(-1).long().cpu().numpy()
         k = self.margin_negatives
         chosen = np.repeat(expert[:, None], k + 1, axis=1)
         width = self.action_space.n // data.observations["memory_mask"].shape[1]  # type: ignore[union-attr]
+        mined: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(masks)
+        if self.mined_negatives > 0:
+            with torch.no_grad():
+                all_q = self.q_net(data.observations)  # legal actions of each state, ascending ids
+            for b, mask in enumerate(masks):
+                legal = np.flatnonzero(mask)
+                order = legal[np.argsort(-all_q[b].cpu().numpy(), kind="stable")]
+                mined[b] = order[order != expert[b]][: min(self.mined_negatives, k)]
         for b, mask in enumerate(masks):
             others = np.flatnonzero(mask)
-            others = others[others != expert[b]]
-            if others.size > k:  # half hard negatives: same parent or same multiplier as the expert
+            others = others[(others != expert[b]) & ~np.isin(others, mined[b])]
+            k_rest = k - mined[b].size
+            if (
+                others.size > k_rest
+            ):  # half hard negatives: same parent or same multiplier as the expert
                 related = (others // width == expert[b] // width) | (
                     others % width == expert[b] % width
                 )
                 hard = others[related]
-                hard = self.exploration_rng.choice(hard, size=min(hard.size, k // 2), replace=False)
+                hard = self.exploration_rng.choice(
+                    hard, size=min(hard.size, k_rest // 2), replace=False
+                )
                 rest = np.setdiff1d(others, hard)
-                rest = self.exploration_rng.choice(rest, size=k - hard.size, replace=False)
+                rest = self.exploration_rng.choice(rest, size=k_rest - hard.size, replace=False)
                 others = np.concatenate([hard, rest])
+            others = np.concatenate([mined[b], others])
             chosen[b, 1 : 1 + others.size] = others
         actions = torch.as_tensor(chosen, device=self.device)
         q = torch.stack(self.q_net(data.observations, actions))

@@ -135,3 +135,29 @@ def test_training_script_with_demonstrations_resumes_exactly(tmp_path, tiny_trai
         load_args(None, ["demonstration_episodes=2"])
     with pytest.raises(ValueError, match="pretrain_steps"):
         load_args(None, ["pretrain_steps=2"])
+
+
+def test_mined_negatives_contain_the_highest_q_action():
+    buffer, _ = _demos(episodes=2)
+    batch = buffer._get_samples(np.arange(buffer.size()))
+    sampled, mined = _model(margin_negatives=2), _model(margin_negatives=2, mined_negatives=1)
+    mined.q_net.load_state_dict(sampled.q_net.state_dict())
+    with torch.no_grad():
+        # with the top-Q non-expert action among the negatives the max is the global one
+        assert mined.margin_loss(batch).item() >= sampled.margin_loss(batch).item() - 1e-6
+        q = mined.q_net(batch.observations)
+        expected = []
+        for b, values in enumerate(q):
+            legal = np.flatnonzero(batch.observations["action_mask"][b].numpy())
+            expert = int(batch.actions[b, 0])
+            values = values.numpy()
+            best_other = max(
+                (v for a, v in zip(legal, values, strict=True) if a != expert), default=None
+            )
+            q_expert = values[list(legal).index(expert)]
+            expected.append(
+                max(0.0, best_other + mined.expert_margin - q_expert)
+                if best_other is not None
+                else 0.0
+            )
+        assert mined.margin_loss(batch).item() == pytest.approx(np.mean(expected), abs=1e-5)
