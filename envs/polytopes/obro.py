@@ -704,16 +704,22 @@ def _final_new_simplices(
         k1 = np.where(s1_visible, -e2w, e2w)  # coefficient of e1(c)
         k2 = np.where(s1_visible, e1w, -e1w)  # coefficient of e2(c)
         cut = np.zeros(len(ws), dtype=bool)
-        busy = counts > 0
-        if busy.any():
-            group = np.repeat(np.flatnonzero(busy), counts[busy])
-            offsets = np.cumsum(counts[busy]) - counts[busy]
-            within = np.arange(counts[busy].sum()) - np.repeat(offsets, counts[busy])
-            idx = relevant[np.repeat(lo[busy], counts[busy]) + within]
+        if (counts > 0).any():
+            group, positions = _ragged_ranges(lo, counts)
+            idx = relevant[positions]
             values = k1[group] * e1[idx] + k2[group] * e2[idx]
             cut = np.bincount(group, weights=values > 0, minlength=len(ws)) > 0
         bad[rows[~cut]] = True
     return bad
+
+
+def _ragged_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ranges ``[starts[i], starts[i] + counts[i])`` flattened: ``(row i, position)`` pairs."""
+    busy = np.flatnonzero(counts > 0)
+    lengths = counts[busy]
+    group = np.repeat(busy, lengths)
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return group, np.repeat(starts[busy], lengths) + within
 
 
 def _single_cover_fails(
@@ -746,12 +752,8 @@ def _single_cover_fails(
     if counts.sum() > max_work:
         return bad
     covered = np.zeros(len(ws), dtype=bool)
-    busy = counts > 0
-    if busy.any():
-        group = np.repeat(np.flatnonzero(busy), counts[busy])
-        offsets = np.cumsum(counts[busy]) - counts[busy]
-        within = np.arange(counts[busy].sum()) - np.repeat(offsets, counts[busy])
-        idx = np.repeat(lo[busy], counts[busy]) + within
+    if (counts > 0).any():
+        group, idx = _ragged_ranges(lo, counts)
         hit = (patterns[idx] & need[group]) == need[group]
         covered = np.bincount(group, weights=hit, minlength=len(ws)) > 0
     bad[rows] = ~covered & (need != 0)
