@@ -15,12 +15,7 @@ from envs.polyproof.env import PolyProofEnv
 N = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _demos(episodes: int = 3, seed: int = 5):

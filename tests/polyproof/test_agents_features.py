@@ -24,13 +24,7 @@ from agents.dqn.features import (
 from envs.polyproof.env import PolyProofEnv
 from envs.polyproof.types import MonomialIndex
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: extra threads only add synchronisation
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _brute_force_class_count(n: int, max_degree: int) -> int:

@@ -14,12 +14,7 @@ from envs.polyproof.graphs import random_graph, stable_set_from_graph
 N = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: extra threads only add synchronisation
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _episode(graph, actions_fn, steps, n=N):
