@@ -75,7 +75,7 @@ def load_q_network(checkpoint: str | Path, device: str = "cpu") -> ProofQNetwork
 
 def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str, Any]:
     """One certified agent proof -> a CSV row fragment (never raises for LP/cert failures)."""
-    from baselines.benchmark import _independent_check
+    from baselines.benchmark import certified_row
     from envs.highs import LPError
     from envs.polyproof.proof import CertificateError
 
@@ -89,25 +89,13 @@ def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str
     except CertificateError as exc:
         row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
         return row
-    valid = proof.is_valid() and _independent_check(proof)
     row.update(
         lp_columns=result.lp_columns,
         lp_rows=result.lp_rows,
         proof_steps=len(proof.steps),
         seconds=round(result.seconds, 6),
-        certificate_valid=valid,
     )
-    if not valid:
-        row.update(status="certificate_failed", message="proof does not verify")
-        return row
-    alpha = problem.known_optimum
-    row.update(
-        status="ok",
-        bound=float(proof.bound),
-        bound_exact=str(proof.bound),
-        sound=alpha is None or proof.bound >= alpha,
-    )
-    return row
+    return certified_row(row, proof, problem.known_optimum)
 
 
 def evaluate(

@@ -188,12 +188,6 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
         return row
     seconds = time.perf_counter() - start
     proof = result.proof
-    valid = (
-        proof is not None
-        and proof.bound == result.bound_exact
-        and proof.is_valid()
-        and _independent_check(proof)
-    )
     row.update(
         lp_columns=result.lp_columns,
         lp_rows=result.lp_rows,
@@ -202,16 +196,31 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
         build_seconds=round(result.build_seconds, 6),
         solve_seconds=round(result.solve_seconds, 6),
         seconds=round(seconds, 6),
-        certificate_valid=valid,
     )
+    return certified_row(row, proof, alpha, claimed=result.bound_exact)
+
+
+def certified_row(row: dict[str, Any], proof, alpha, claimed=None) -> dict[str, Any]:
+    """Finish a CSV row: ``ok`` with the proof's bound only if the proof verifies.
+
+    Verified means: ``claimed`` (if given) equals the proof's bound, ``Proof.is_valid()``
+    holds and the independent checker agrees; otherwise ``certificate_failed``.
+    """
+    valid = (
+        proof is not None
+        and (claimed is None or proof.bound == claimed)
+        and proof.is_valid()
+        and _independent_check(proof)
+    )
+    row["certificate_valid"] = valid
     if not valid:
         row.update(status="certificate_failed", message="proof does not verify")
         return row
     row.update(
         status="ok",
-        bound=float(result.bound_exact),
-        bound_exact=str(result.bound_exact),
-        sound=alpha is None or result.bound_exact >= alpha,
+        bound=float(proof.bound),
+        bound_exact=str(proof.bound),
+        sound=alpha is None or proof.bound >= alpha,
     )
     return row
 
