@@ -374,6 +374,15 @@ def decode_observation(
     )
 
 
+def _ragged_ranges(starts: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ranges ``[starts[i], starts[i] + counts[i])`` flattened: ``(row i, position)`` per entry."""
+    rows = torch.repeat_interleave(torch.arange(counts.numel(), device=counts.device), counts)
+    offsets = torch.arange(rows.numel(), device=counts.device) - torch.repeat_interleave(
+        torch.cumsum(counts, 0) - counts, counts
+    )
+    return rows, starts[rows] + offsets
+
+
 def action_products(
     state: DecodedState, actions: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -407,12 +416,7 @@ def action_products(
     starts = torch.cumsum(counts, 0) - counts
     if parent.numel() and int(parent.max()) >= num_slots:
         raise ValueError("an action refers to an empty memory slot")
-    per_action = counts[parent]
-    rows = torch.repeat_interleave(torch.arange(actions.numel(), device=device), per_action)
-    offsets = torch.arange(rows.numel(), device=device) - torch.repeat_interleave(
-        torch.cumsum(per_action, 0) - per_action, per_action
-    )
-    term = starts[parent][rows] + offsets
+    rows, term = _ragged_ranges(starts[parent], counts[parent])
     alpha = mono_s[term]
     c = coef_s[term]
     prod = times[alpha, var[rows]]
@@ -525,12 +529,7 @@ def decode_batch(obs: dict, max_degree: int, actions: torch.Tensor | None = None
     row_s, mono_s, coef_s = mem_row[order], mono[order], coef[order]
     per_row = torch.bincount(row_s, minlength=B * max_slots)
     starts = torch.cumsum(per_row, 0) - per_row
-    per_action = per_row[parent_row]
-    rows = torch.repeat_interleave(torch.arange(act_id.numel(), device=device), per_action)
-    offsets = torch.arange(rows.numel(), device=device) - torch.repeat_interleave(
-        torch.cumsum(per_action, 0) - per_action, per_action
-    )
-    term = starts[parent_row][rows] + offsets
+    rows, term = _ragged_ranges(starts[parent_row], per_row[parent_row])
     alpha = mono_s[term]
     c = coef_s[term]
     prod = tables.times_variable.to(device)[alpha, var[rows]]
