@@ -53,9 +53,8 @@ def collect_demonstrations(
 ) -> tuple[MaskedDictReplayBuffer, list[float]]:
     """Play ``episodes`` expert episodes in ``env`` and store every transition.
 
-    Returns the buffer (capacity ``buffer_size``, default: exactly what was collected
-    when it is known, else ``episodes * max_steps``) and the expert's final bound per
-    episode. Deterministic: episode ``i`` resets with seed ``seed + i``.
+    Returns the buffer (capacity ``buffer_size``, default ``episodes * max_steps``) and
+    the expert's final bound per episode. Deterministic: episode ``i`` resets with seed ``seed + i``.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")

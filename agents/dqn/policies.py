@@ -185,12 +185,11 @@ class ProofQNetwork(nn.Module):
     ) -> list[torch.Tensor]:
         """Per sample: q of ``actions[b]`` (shape ``[B, k]``) or, if ``None``, of all legal actions.
 
-        Uses the fully batched path (:meth:`batched_preactivations`) when its padded
-        tensors fit in ``batched_limit`` elements, else a per-sample loop.
+        Without autograd it uses the fully batched path (:meth:`batched_preactivations`)
+        when its padded tensors fit in ``batched_limit`` elements; otherwise, and always
+        under autograd, a per-sample loop.
         """
-        if (
-            torch.is_grad_enabled()
-        ):  # few actions per sample: the per-sample path is faster to backprop
+        if torch.is_grad_enabled():  # few actions per sample: the per-sample path backprops faster
             return self._forward_per_sample(obs, actions)
         batch = decode_batch(obs, self.max_degree, actions)
         pre = self.batched_preactivations(batch)
@@ -202,12 +201,8 @@ class ProofQNetwork(nn.Module):
                 feats.append(p.new_zeros(p.shape[0], self.width))
                 continue
             u = self.u_memory if which == 0 else self.u_equality  # type: ignore[attr-defined]
-            if torch.is_grad_enabled():
-                hidden = torch.relu(u[2](torch.relu(p)))
-                hidden = hidden * valid.unsqueeze(-1)
-            else:
-                hidden = torch.relu_(u[2](torch.relu_(p)))
-                hidden.mul_(valid.unsqueeze(-1))
+            hidden = torch.relu_(u[2](torch.relu_(p)))  # no autograd here: in place is safe
+            hidden.mul_(valid.unsqueeze(-1))
             feats.append(hidden.amax(1))
         q = self.head(feats[0], feats[1])
         return list(torch.split(q, batch.counts))
@@ -305,6 +300,12 @@ class SymmetricContext:
     mem_coef: torch.Tensor
 
 
+def _tensor_bytes(tensor: torch.Tensor) -> int:
+    if tensor.is_sparse:
+        return _tensor_bytes(tensor._values()) + _tensor_bytes(tensor._indices())
+    return tensor.element_size() * tensor.numel()
+
+
 class _InstanceCache:
     """LRU cache of the per-instance tensors ``H_f`` (data only, no parameters).
 
@@ -321,11 +322,11 @@ class _InstanceCache:
         )
 
     def nbytes(self) -> int:
-        """Bytes held by the cached tensors."""
+        """Bytes held by the cached tensors (sparse ones by their stored entries)."""
         total = 0
         for value in self.data.values():
             parts = (value,) if isinstance(value, torch.Tensor) else value
-            total += sum(t.element_size() * t.numel() for t in parts if isinstance(t, torch.Tensor))
+            total += sum(_tensor_bytes(t) for t in parts if isinstance(t, torch.Tensor))
         return total
 
     def _evict(self) -> None:
@@ -520,10 +521,13 @@ class SymmetricQNetwork(ProofQNetwork):
         )
         return pre.view(J, E, w) + b
 
-    def _full_tensor(self, objective: torch.Tensor, n: int) -> torch.Tensor:
-        """``H_f`` over the whole monomial index (cached per objective)."""
+    def _full_sparse(self, objective: torch.Tensor, n: int) -> torch.Tensor:
+        """``H_f`` over the whole monomial index as a sparse ``[N * N, K]`` matrix (cached per objective).
+
+        It is very sparse (a few classes per ``(alpha, gamma)``), so ``W1 W H`` is a sparse product.
+        """
         key = (
-            "full",
+            "full_sparse",
             self.normalize,
             n,
             self.max_degree,
@@ -540,9 +544,10 @@ class SymmetricQNetwork(ProofQNetwork):
         H = objective_class_tensor(
             everything, everything, f_idx, objective[f_idx], tables, normalize=self.normalize
         )
-        self._cache.data[key] = H  # type: ignore[assignment]
+        H_sparse = H.reshape(-1, H.shape[-1]).to_sparse_coo().coalesce()
+        self._cache.data[key] = H_sparse  # type: ignore[assignment]
         self._cache._evict()
-        return H
+        return H_sparse
 
     def batched_preactivations(self, batch: DecodedBatch):  # type: ignore[override]
         N, w, K, B = batch.size, self.width, self.num_classes, batch.batch
@@ -552,9 +557,9 @@ class SymmetricQNetwork(ProofQNetwork):
         device = batch.objective.device
         uniq_f, f_of_sample = torch.unique(batch.objective, dim=0, return_inverse=True)
         U = uniq_f.shape[0]
-        # H is very sparse (a few classes per (alpha, gamma)): W1 W H via a sparse product
-        H = torch.stack([self._full_tensor(uniq_f[u], batch.n) for u in range(U)])  # [U, N, N, K]
-        H_sparse = H.reshape(-1, K).to_sparse_coo().coalesce()
+        H_sparse = torch.cat(
+            [self._full_sparse(uniq_f[u], batch.n) for u in range(U)]
+        )  # [U*N*N, K]
         J = int(batch.action_sample.numel())
         a_sp = torch.sparse_coo_tensor(
             torch.stack(
