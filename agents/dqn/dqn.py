@@ -33,6 +33,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import LinearSchedule, polyak_update
 
 from agents.dqn.buffers import MaskedDictReplayBuffer, MaskedDictReplayBufferSamples
+from agents.dqn.features import decode_observation, same_product
 from agents.dqn.policies import ProofDQNPolicy
 
 SelfProofDQN = TypeVar("SelfProofDQN", bound="ProofDQN")
@@ -266,7 +267,9 @@ class ProofDQN(OffPolicyAlgorithm):
             for b, mask in enumerate(masks):
                 legal = np.flatnonzero(mask)
                 order = legal[np.argsort(-all_q[b].cpu().numpy(), kind="stable")]
-                mined[b] = order[order != expert[b]][: min(self.mined_negatives, k)]
+                state = decode_observation(data.observations, b, self.q_net.max_degree, self.device)
+                twin = same_product(state, int(expert[b]), torch.as_tensor(order)).cpu().numpy()
+                mined[b] = order[~twin & (order != expert[b])][: min(self.mined_negatives, k)]
         for b, mask in enumerate(masks):
             others = np.flatnonzero(mask)
             others = others[(others != expert[b]) & ~np.isin(others, mined[b])]
@@ -289,6 +292,12 @@ class ProofDQN(OffPolicyAlgorithm):
         actions = torch.as_tensor(chosen, device=self.device)
         q = torch.stack(self.q_net(data.observations, actions))
         margins = (actions != actions[:, :1]).to(q.dtype) * self.expert_margin
+        # an action with the expert's very product polynomial is the expert's action to the
+        # network (it sees products only): not a negative
+        for b in range(len(masks)):
+            state = decode_observation(data.observations, b, self.q_net.max_degree, self.device)
+            twin = same_product(state, int(expert[b]), actions[b, 1:])
+            margins[b, 1:][twin] = -torch.inf
         return ((q + margins).amax(1) - q[:, 0]).mean()
 
     def _td_terms(self, data: MaskedDictReplayBufferSamples) -> tuple[torch.Tensor, torch.Tensor]:

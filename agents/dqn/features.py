@@ -441,6 +441,20 @@ def action_products(
     return uniq // tables.size, uniq % tables.size, summed
 
 
+def same_product(state: DecodedState, reference: int, actions: torch.Tensor) -> torch.Tensor:
+    """Bool ``[len(actions)]``: whether each action's reduced product equals ``reference``'s.
+
+    Different actions can give the same polynomial (``(1 - x_u)(1 - x_v)`` from either
+    parent); a network that sees only the product cannot tell them apart.
+    """
+    ids = torch.cat([torch.tensor([reference], device=actions.device), actions.view(-1)]).long()
+    rows, monos, vals = action_products(state, ids)
+    size = monomial_tables(state.n, state.max_degree).size
+    dense = torch.zeros(ids.numel(), size, dtype=vals.dtype, device=vals.device)
+    dense[rows, monos] = vals
+    return (dense[1:] == dense[:1]).all(1)
+
+
 def memory_polynomials(state: DecodedState) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The memory as a list of ``(monomial indices, coefficients)``, one per filled slot."""
     out = []

@@ -8,6 +8,7 @@ import torch
 
 from agents.dqn import ProofDQN
 from agents.dqn.demonstrations import collect_demonstrations, expert_action
+from agents.dqn.features import decode_observation, same_product
 from agents.train_dqn import load_args, train
 from baselines.provers import prove_clique_cover
 from envs.polyproof.env import PolyProofEnv
@@ -146,8 +147,11 @@ def test_mined_negatives_contain_the_highest_q_action():
             legal = np.flatnonzero(batch.observations["action_mask"][b].numpy())
             expert = int(batch.actions[b, 0])
             values = values.numpy()
+            state = decode_observation(batch.observations, b, 2)
+            twin = same_product(state, expert, torch.as_tensor(legal)).numpy()
             best_other = max(
-                (v for a, v in zip(legal, values, strict=True) if a != expert), default=None
+                (v for a, v, t in zip(legal, values, twin, strict=True) if a != expert and not t),
+                default=None,
             )
             q_expert = values[list(legal).index(expert)]
             expected.append(
@@ -156,3 +160,16 @@ def test_mined_negatives_contain_the_highest_q_action():
                 else 0.0
             )
         assert mined.margin_loss(batch).item() == pytest.approx(np.mean(expected), abs=1e-5)
+
+
+def test_same_product_finds_the_swapped_factors():
+    env = PolyProofEnv(n=6, max_steps=5)
+    obs, _ = env.reset(seed=0)
+    state = decode_observation({k: v[None] for k, v in obs.items()}, 0, 2)
+    n, width = 6, 12
+    u, v = 1, 4
+    first = (n + 1 + u) * width + n + v  # (1 - x_u) * (1 - x_v)
+    swapped = (n + 1 + v) * width + n + u  # (1 - x_v) * (1 - x_u)
+    other = (n + 1 + u) * width + v  # (1 - x_u) * x_v
+    twin = same_product(state, first, torch.tensor([swapped, other, first]))
+    assert twin.tolist() == [True, False, True]
