@@ -125,7 +125,6 @@ class TrainArgs:
             "n",
             "max_steps",
             "width",
-            "total_timesteps",
             "batch_size",
             "train_freq",
             "checkpoint_every",
@@ -133,6 +132,10 @@ class TrainArgs:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.total_timesteps < 0 or (self.total_timesteps == 0 and not self.pretrain_steps):
+            raise ValueError(
+                "total_timesteps must be positive (0 only with pretrain_steps > 0: pretraining alone)"
+            )
         if self.checkpoint_every % self.eval_every:
             raise ValueError("checkpoint_every must be a multiple of eval_every")
         if self.eval_every % self.train_freq:

@@ -133,6 +133,15 @@ def test_training_script_with_demonstrations_resumes_exactly(tmp_path, tiny_trai
         load_args(None, ["pretrain_steps=2"])
 
 
+def test_pretraining_alone_saves_the_model(tmp_path, tiny_train_args):
+    args = tiny_train_args(tmp_path / "p", 0, *DEMONSTRATIONS, "pretrain_td=false")
+    train(args, quiet=True)
+    assert (tmp_path / "p" / "model.zip").exists()
+    assert (tmp_path / "p" / "pretrained_model.zip").exists()
+    with pytest.raises(ValueError, match="total_timesteps"):
+        tiny_train_args(tmp_path / "q", 0)
+
+
 def test_mined_negatives_contain_the_highest_q_action():
     buffer, _ = _demos(episodes=2)
     batch = buffer._get_samples(np.arange(buffer.size()))
