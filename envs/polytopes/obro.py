@@ -59,24 +59,45 @@ conv(V + {0}) as a triangulation, updated by beneath-beyond):
    height-0 candidate is left, at most (budget // cheapest cost) vertices can still
    raise it, each by at most the largest candidate coordinate.
 
-Tests 2-4 and 6 are also applied to all children of a node at once, vectorised, before
+8. neighbours of F (ours): the facet of P adjacent to F across conv(e_j : j != i) is
+   conv(e_j (j != i), y_i) with (y_i)_i = -1 and u = (1,...,1) + (h(y_i) - 1) e_i^*
+   (see above); <u, v> <= 0 for every other vertex v outside F gives
+   |v_i| (1 - h(y_i)) <= -h(v) whenever v_i < 0 and v != y_i. So for each i some vertex
+   with coordinate i equal to -1 must be able to serve as y_i (all other vertices of V
+   fit it; a later y_i is a candidate with c_i = -1), m_i = -h(y_i) is at least the
+   cheapest such option M_i, and candidates c with c_i <= -2 (never y_i) need
+   |c_i| (1 + M_i) <= -h(c). In particular the height-0 vertices have pairwise disjoint
+   negative supports, with all negative coordinates -1. The coordinates i whose y_i is
+   not in V add a bit to test 6 (a later c with c_i = -1 that V fits is needed).
+9. neighbours of every final facet (ours): test 3 proves that a final simplex G is a
+   facet of P; the argument of test 8 uses only that F is a unimodular facet and that
+   the other vertices have <u_F, v> <= 0, so it holds in the basis of G (coordinates
+   x G^-1, height <u_G, x>) for every final G, not only for F.
+
+Tests 2-6 and 8 are also applied to all children of a node at once, vectorised, before
 any child hull is built (``_Search._screen``): a vertex is lost iff all its simplices are
 visible from w; the new edges join w to the horizon; an old simplex with no candidate
 after w beyond it becomes final; a new simplex conv(r + w) over a horizon ridge r
 between s1 and s2 has the pencil hyperplane e1(w) e2(x) - e2(w) e1(x) = 0 (e_i the
 excess over s_i), so its finality and det(r, w) = +-1 are decided from the node's
-excess matrix alone.
+excess matrix alone; test 5 compares sigma(V + w) with V + w from the node's sorted
+images sigma(V) (``_Search._symmetry_fails``); test 8 needs, per coordinate, only the
+node's cheapest option in V and the first later candidate with c_i = -1.
 
 All decisions use integer arithmetic. Floating point only proposes the cofactor
 determinants of hyperplane normals and ridge functionals (integer matrices with entries
 below ~3d^2 and size < d, so |det| < 1e10 and LU rounding errors are far below 0.5); the
-rounded vectors are checked exactly to vanish on the right points, and every output's
-facets are re-checked with an exact integer inverse.
+rounded vectors are checked exactly to vanish on the right points, the rounded inverses
+of final facets (test 9) are checked exactly to be inverses, and every output's facets
+are re-checked with an exact integer inverse.
 
-Measured (2 shared cores, one process): d = 1..4 give 1, 5, 18, 124 polytopes in 0.0,
-0.1, 0.2 and ~6 s (~530 search nodes for d = 4); d = 5 gives 866 in 14-21 min
-(~35k nodes, 621 first-level branches). d = 6 was not run (expected many hours here;
-use ``--workers`` on a larger machine).
+Measured (CLI, one process on a shared 2-core machine): d = 1..4 give 1, 5, 18, 124
+polytopes in 0.0, 0.0, 0.1 and 1.1 s (297 search nodes for d = 4); d = 5 gives 866 in
+16.5 s (2445 nodes, 15 first-level branches); d = 6 gives 7622 in 440 s (26 first-level
+branches), every class equal to the published list. Before tests 8 and 9 and the
+screening of test 5 the same machine needed 1.5 s for d = 4 and 664 s for d = 5
+(~35k nodes, 621 first-level branches); test 9 alone cut the d = 5 nodes from 20k to
+2.4k.
 
     python -m envs.polytopes.obro --dims 2 3 4 5 [--out results/polytopes/obro]
 
@@ -143,6 +164,7 @@ class _Universe:
         self.heights = self.points.sum(axis=1)
         self.offset = 2 * d + 1
         self.base = 2 * d * d + 2 * d + 3
+        self.powers = self.base ** np.arange(d - 1, -1, -1, dtype=np.int64)
         codes = self.encode(self.points)
         self.sort_order = np.argsort(codes)
         self.sorted_codes = codes[self.sort_order]
@@ -154,6 +176,8 @@ class _Universe:
 
     def encode(self, points: np.ndarray) -> np.ndarray:
         shifted = points.astype(np.int64) + self.offset
+        if shifted.size and shifted.min() >= 0 and shifted.max() < self.base:
+            return shifted @ self.powers  # every point in the box: no clipping needed
         inside = np.all((shifted >= 0) & (shifted < self.base), axis=-1)
         code = np.zeros(points.shape[:-1], dtype=np.int64)
         for k in range(self.d):
@@ -212,6 +236,7 @@ class _Node:
     height_sum: int  # sum of heights of the vertices outside F
     visible: np.ndarray | None = None  # (c, f): candidate strictly beyond simplex
     excess: np.ndarray | None = None  # (c, f): <a, w> - b for every candidate and simplex
+    perm_images: np.ndarray | None = None  # (perms, k): sorted ranks of sigma(V minus F)
 
 
 class _Search:
@@ -277,8 +302,16 @@ class _Search:
         checked = np.zeros(len(node.simplices), dtype=bool)
         on_plane = node.pts @ node.normals.T == node.offsets  # (n, f)
         contains_origin = node.offsets == 0
+        cand_points = universe.points[cand]
+        cand_cost = -universe.heights[cand]
+        lack, cost = _lack_and_cost(node.pts[d + 1 :])
         while True:
             keep &= (excess > 0).any(axis=1)  # strictly outside the current hull
+            # test 8: the neighbours y_i of F; candidates that no choice of y_i allows go
+            allowed = _neighbour_filter(lack, cost, cand_points, cand_cost, keep)
+            if allowed is None:
+                return None
+            keep &= allowed
             final = ~(excess[keep] > 0).any(axis=0) & ~checked
             if not final.any():
                 break
@@ -288,17 +321,46 @@ class _Search:
                 return None
             keep &= np.all(excess[:, final] < 0, axis=1)  # <u_G, w> <= 0
             checked |= final
+            # test 9: test 8 in the basis of every new final facet G (a facet of P)
+            for g in np.flatnonzero(final):
+                simplex = node.simplices[g]
+                if simplex[0] == 1 and simplex[-1] == d and np.all(np.diff(simplex) == 1):
+                    continue  # G = F: test 8 itself
+                inverse = _unimodular_inverse(node.pts[simplex])
+                others = np.ones(len(node.pts), dtype=bool)
+                others[0] = False
+                others[simplex] = False
+                coords = node.pts[others] @ inverse
+                cand_coords = cand_points @ inverse
+                allowed = _neighbour_filter(
+                    *_lack_and_cost(coords), cand_coords, -cand_coords.sum(axis=1), keep
+                )
+                if allowed is None:
+                    return None
+                keep &= allowed
         cand = cand[keep]
         node.excess = excess[keep]
         node.visible = node.excess > 0
         # test 6: the simplices that are not valid facets must all be cut by later
         # vertices whose heights add up to at least -(remaining budget)
+        # (test 8 adds one bit per coordinate i whose y_i is not in V: some later c with
+        # c_i = -1, and 1 - h(c) <= room_i, is needed)
         invalid = (node.offsets != 1) | (on_plane.sum(axis=0) != d)
-        need = np.flatnonzero(invalid)[:62]
-        if len(need):
-            bits = np.left_shift(np.int64(1), np.arange(len(need), dtype=np.int64))
-            patterns = node.visible[:, need].astype(np.int64) @ bits
-            full = np.int64((1 << len(need)) - 1)
+        best, room = _neighbour_options(lack, cost)
+        open_coords = np.flatnonzero(best >= _NO_NEIGHBOUR)
+        need = np.flatnonzero(invalid)[: 62 - len(open_coords)]
+        if len(need) or len(open_coords):
+            columns = np.concatenate(
+                [
+                    node.visible[:, need],
+                    (universe.points[cand][:, open_coords] == -1)
+                    & (1 - universe.heights[cand][:, None] <= room[open_coords]),
+                ],
+                axis=1,
+            )
+            bits = np.left_shift(np.int64(1), np.arange(columns.shape[1], dtype=np.int64))
+            patterns = columns.astype(np.int64) @ bits
+            full = np.int64((1 << columns.shape[1]) - 1)
             costs = -universe.heights[cand]
             if not _coverable(patterns, costs, full, d + node.height_sum):
                 return None
@@ -343,8 +405,10 @@ class _Search:
             images = universe.ranks(node.pts[d + 1 :][:, universe.perms].transpose(1, 0, 2))
             if np.any(images < 0):
                 raise RuntimeError("candidate set is not permutation invariant")
-            if _any_smaller(np.sort(images, axis=1), own):
+            images = np.sort(images, axis=1)
+            if _any_smaller(images, own):
                 return None
+            node.perm_images = images
         node.candidates = cand
         return node
 
@@ -367,28 +431,32 @@ class _Search:
         # Candidates that can never become vertices while V stays (tests 2 and 4 are
         # monotone: a lost vertex stays lost in a larger hull; an edge [v, c] of P is an
         # edge of conv(V + c + 0), i.e. v is on c's horizon) are dropped from the node.
-        possible = np.ones(len(cand), dtype=bool)
+        on_visible = np.empty((len(cand), n - 1), dtype=bool)
+        on_hidden = np.empty((len(cand), n - 1), dtype=bool)
+        sum_ranks = np.empty((len(cand), n - 1), dtype=np.int64)
+        zero = np.empty((len(cand), n - 1), dtype=bool)
         for start in range(0, len(cand), chunk):
             part = slice(start, start + chunk)
             visible = node.visible[part].astype(np.int32)
-            on_visible = (visible @ incidence)[:, 1:] > 0
-            on_hidden = ((1 - visible) @ incidence)[:, 1:] > 0
+            on_visible[part] = (visible @ incidence)[:, 1:] > 0
+            on_hidden[part] = ((1 - visible) @ incidence)[:, 1:] > 0
             sums = universe.points[cand[part]][:, None, :] + verts[None, :, :]
-            sum_ranks = universe.ranks(sums)
-            excused = (
-                ~np.any(sums != 0, axis=2)
-                | np.isin(sum_ranks, cand)
-                | np.isin(sum_ranks, node.ranks)
-            )
-            possible[part] = ~np.any(on_visible & ~on_hidden, axis=1) & ~np.any(
-                ~excused & ~(on_visible & on_hidden), axis=1
-            )
+            sum_ranks[part] = universe.ranks(sums)
+            zero[part] = ~np.any(sums != 0, axis=2)
+        in_cand = _member(sum_ranks, cand)
+        inside = np.isin(sum_ranks, node.ranks)
+        edge = on_visible & on_hidden
+        possible = ~np.any(on_visible & ~on_hidden, axis=1) & ~np.any(
+            ~(zero | in_cand | inside) & ~edge, axis=1
+        )
         if not possible.all():
             node.candidates = cand = cand[possible]
             node.visible = node.visible[possible]
             node.excess = node.excess[possible]
             if len(cand) == 0:
                 return cand
+            sum_ranks, zero, inside, edge = (a[possible] for a in (sum_ranks, zero, inside, edge))
+            in_cand = _member(sum_ranks, cand)
         # test 3 for the old simplices: G not visible from w, with no candidate after w
         # beyond it, is final in the child; it must then be a valid facet not through w.
         # The child's later candidates are the ranks in (w, window_end(w)) (budget).
@@ -404,43 +472,38 @@ class _Search:
                 cut_later[:, g] = (pos < len(beyond)) & (nxt < window_end)
         on_plane = node.pts @ node.normals.T == node.offsets
         invalid = (node.offsets != 1) | (on_plane.sum(axis=0) != self.d)
+        neighbour_ok = _child_neighbour_ok(
+            node.pts[self.d + 1 :],
+            universe.points[cand],
+            -universe.heights[cand],
+            cand,
+            window_end,
+        )
         # test 3 for the new simplices conv(r + w), r a horizon ridge between simplices
         # s1, s2: its outer side lies in the union of those of s1 and s2, so with no
         # later candidate beyond s1 or s2 it is final and needs |det(r, w)| = 1.
         first, second, ridge_det = _ridge_data(node.simplices, node.pts)
         nu = node.pts.sum(axis=0)
-        keep = np.empty(len(cand), dtype=bool)
-        for start in range(0, len(cand), chunk):
-            part = slice(start, start + chunk)
-            ranks = cand[part]
-            becomes_final = ~node.visible[part] & ~cut_later[part]
-            through_w = universe.points[ranks] @ node.normals.T == node.offsets
-            ok = ~np.any(becomes_final & (invalid[None, :] | through_w), axis=1)
-            ok &= budget_ok[part]
-            horizon = node.visible[part][:, first] ^ node.visible[part][:, second]
-            new_final = horizon & ~cut_later[part][:, first] & ~cut_later[part][:, second]
-            unimodular = np.abs(universe.points[ranks] @ ridge_det.T) == 1
-            ok &= ~np.any(new_final & ~unimodular, axis=1)
-            # no later candidate at all: the child must be complete, so nu >= 0
-            alone = ~cut_later[part].any(axis=1)
-            ok &= ~(alone & np.any(nu + universe.points[ranks] < 0, axis=1))
-            visible = node.visible[part].astype(np.int32)
-            on_visible = (visible @ incidence)[:, 1:] > 0
-            on_hidden = ((1 - visible) @ incidence)[:, 1:] > 0
-            ok &= ~np.any(on_visible & ~on_hidden, axis=1)
-            sums = universe.points[ranks][:, None, :] + verts[None, :, :]
-            sum_ranks = universe.ranks(sums)
-            zero = ~np.any(sums != 0, axis=2)
-            later = (
-                np.isin(sum_ranks, cand)
-                & (sum_ranks > ranks[:, None])
-                & (sum_ranks < window_end[part][:, None])
-            )
-            inside = np.isin(sum_ranks, node.ranks)
-            need_edge = ~zero & ~later & ~inside
-            ok &= ~np.any(need_edge & ~(on_visible & on_hidden), axis=1)
-            keep[part] = ok
+        points = universe.points[cand]
+        becomes_final = ~node.visible & ~cut_later
+        through_w = points @ node.normals.T == node.offsets
+        keep = ~np.any(becomes_final & (invalid[None, :] | through_w), axis=1)
+        keep &= budget_ok & neighbour_ok
+        horizon = node.visible[:, first] ^ node.visible[:, second]
+        new_final = horizon & ~cut_later[:, first] & ~cut_later[:, second]
+        unimodular = np.abs(points @ ridge_det.T) == 1
+        keep &= ~np.any(new_final & ~unimodular, axis=1)
+        # no later candidate at all: the child must be complete, so nu >= 0
+        alone = ~cut_later.any(axis=1)
+        keep &= ~(alone & np.any(nu + points < 0, axis=1))
+        later = in_cand & (sum_ranks > cand[:, None]) & (sum_ranks < window_end[:, None])
+        need_edge = ~zero & ~later & ~inside
+        keep &= ~np.any(need_edge & ~edge, axis=1)
         survivors = np.flatnonzero(keep)
+        if len(survivors):
+            bad = self._symmetry_fails(node, cand[survivors])
+            keep[survivors[bad]] = False
+            survivors = np.flatnonzero(keep)
         if len(survivors):
             window_pos = np.searchsorted(cand, window_end)
             bad = _final_new_simplices(
@@ -453,6 +516,46 @@ class _Search:
             )
             keep[survivors[bad]] = False
         return cand[keep]
+
+    def _symmetry_fails(self, node: _Node, ws: np.ndarray, max_work: int = 4_000_000) -> np.ndarray:
+        """Test 5 for the children V + {w} (mask over ``ws``), without building them.
+
+        With r = the sorted ranks of V minus F (k of them) and I = the sorted image of r
+        under a coordinate permutation sigma (I >= r, first difference at position L),
+        the child's image is I with x = sigma(w) inserted at q = #{I < x}. It sorts
+        before (r, w) iff q < min(L, k), or q = L < k and x < r_q, or q = L = k and
+        x < w (a tie x = r_q is left to the child's own test). As sigma keeps heights
+        and w is not higher than r_{k-1}, only sigma with L >= the start of the last
+        height block of r can give such a q.
+        """
+        universe, d = self.universe, self.d
+        own = node.ranks[d:]
+        k = len(own)
+        perms = universe.perms
+        if k == 0:
+            images = np.zeros((len(perms), 0), dtype=np.int64)
+            agree = np.zeros(len(perms), dtype=np.int64)
+            block = 0
+        else:
+            images = node.perm_images
+            differ = images != own
+            agree = np.where(differ.any(axis=1), differ.argmax(axis=1), k)
+            heights = universe.heights[own]
+            block = int(np.flatnonzero(heights == heights[-1])[0])
+        chosen = np.flatnonzero(agree >= block)
+        bad = np.zeros(len(ws), dtype=bool)
+        if not len(chosen) or len(chosen) * len(ws) * max(k, 1) > max_work:
+            return bad
+        x = universe.ranks(universe.points[ws][:, perms[chosen]])  # (c, s)
+        images, agree = images[chosen], agree[chosen]
+        q = (images[None, :, :] < x[:, :, None]).sum(axis=2)  # (c, s)
+        if k:
+            r_q = own[np.minimum(q, k - 1)]
+            bad = (q < np.minimum(agree, k)) | ((q == agree) & (q < k) & (x < r_q))
+            bad |= (q == k) & (agree == k) & (x < ws[:, None])
+        else:
+            bad = x < ws[:, None]
+        return bad.any(axis=1)
 
     # ------------------------------------------------------------------ leaves
     def complete(self, node: _Node) -> bool:
@@ -566,6 +669,115 @@ def _coverable(patterns: np.ndarray, costs: np.ndarray, full: np.int64, budget: 
             return True
         states, state_cost = merged, merged_cost
     return False
+
+
+_NO_NEIGHBOUR = 1 << 20  # "no possible y_i": larger than any cost
+
+
+def _lack_and_cost(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(max(-v_i, 0)) and -h(v) of points outside F (test 8)."""
+    return np.maximum(-points, 0), -points.sum(axis=1)
+
+
+def _neighbour_options(lack: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Test 8 on the vertices V outside F alone.
+
+    Returns ``best`` (d,): the smallest cost m = -h(y) of a vertex y in V that can be
+    y_i (y_i = -1 and every other v in V has lack_i(v) (1 + m) <= -h(v)), or
+    ``_NO_NEIGHBOUR``; and ``room`` (d,): min over v in V with v_i < 0 of
+    floor(-h(v) / lack_i(v)) (a y_i outside V needs 1 + m <= room).
+    """
+    n, d = lack.shape
+    if n == 0:
+        full = np.full(d, _NO_NEIGHBOUR, dtype=np.int64)
+        return full, full
+    # fits[j, k, i]: v_k satisfies the bound of coordinate i when y_i = v_j
+    fits = lack[None, :, :] * (1 + cost[:, None, None]) <= cost[None, :, None]
+    fits[np.arange(n), np.arange(n), :] = True
+    option = fits.all(axis=1) & (lack == 1)  # (n, d)
+    best = np.where(option, cost[:, None], _NO_NEIGHBOUR).min(axis=0)
+    ratio = np.where(lack > 0, cost[:, None] // np.maximum(lack, 1), _NO_NEIGHBOUR)
+    return best, ratio.min(axis=0)
+
+
+def _neighbour_filter(
+    lack: np.ndarray,
+    cost: np.ndarray,
+    cand_points: np.ndarray,
+    cand_cost: np.ndarray,
+    keep: np.ndarray,
+) -> np.ndarray | None:
+    """Test 8 at a node: None if some y_i is impossible, else the candidates allowed.
+
+    y_i is a vertex of V (an option of ``_neighbour_options``) or a kept candidate c with
+    c_i = -1 (cost -h(c), all of V must fit it); m_i >= M_i = the cheapest possible
+    option, and a candidate c with c_i <= -2 (never y_i) needs |c_i| (1 + M_i) <= -h(c).
+    """
+    best, room = _neighbour_options(lack, cost)
+    minus_one = (cand_points == -1) & keep[:, None]
+    future = np.where(minus_one, cand_cost[:, None], _NO_NEIGHBOUR).min(
+        axis=0, initial=_NO_NEIGHBOUR
+    )
+    future = np.where(1 + future <= room, future, _NO_NEIGHBOUR)
+    least = np.minimum(best, future)
+    if np.any(least >= _NO_NEIGHBOUR):
+        return None
+    deep = cand_points <= -2
+    return ~np.any(deep & (-cand_points * (1 + least) > cand_cost[:, None]), axis=1)
+
+
+def _child_neighbour_ok(
+    vertices: np.ndarray,
+    cand_points: np.ndarray,
+    cand_cost: np.ndarray,
+    cand: np.ndarray,
+    window_end: np.ndarray,
+) -> np.ndarray:
+    """Test 8 for every child V + {w} at once (mask over the candidates w).
+
+    For each i, y_i is an option of V that w fits, or w itself (w_i = -1, V fits it),
+    or a candidate after w in w's window with c_i = -1; the cheapest such candidate is
+    the first one (costs grow with the rank) and is the only one worth checking.
+    """
+    best, room = _neighbour_options(*_lack_and_cost(vertices))
+    lack_w = np.maximum(-cand_points, 0)
+    ok = np.ones(len(cand), dtype=bool)
+    positions = np.arange(len(cand))
+    for i in range(cand_points.shape[1]):
+        idx = np.flatnonzero(cand_points[:, i] == -1)
+        if len(idx):
+            nxt = np.searchsorted(idx, positions, side="right")
+            j = idx[np.minimum(nxt, len(idx) - 1)]
+            future = np.where(
+                (nxt < len(idx)) & (cand[j] < window_end), cand_cost[j], _NO_NEIGHBOUR
+            )
+        else:
+            future = np.full(len(cand), _NO_NEIGHBOUR, dtype=np.int64)
+        from_v = (best[i] < _NO_NEIGHBOUR) & (lack_w[:, i] * (1 + best[i]) <= cand_cost)
+        itself = (cand_points[:, i] == -1) & (1 + cand_cost <= room[i])
+        later = (
+            (future < _NO_NEIGHBOUR)
+            & (1 + future <= room[i])
+            & (lack_w[:, i] * (1 + future) <= cand_cost)
+        )
+        ok &= from_v | itself | later
+    return ok
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Elementwise ``values in sorted_set`` for a sorted 1-d array."""
+    if not len(sorted_set):
+        return np.zeros(values.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[pos] == values
+
+
+def _unimodular_inverse(basis: np.ndarray) -> np.ndarray:
+    """Exact integer inverse of a unimodular integer matrix (checked)."""
+    inverse = np.rint(np.linalg.inv(basis.astype(float))).astype(np.int64)
+    if not np.array_equal(basis @ inverse, np.eye(len(basis), dtype=np.int64)):
+        raise ArithmeticError("facet is not unimodular")
+    return inverse
 
 
 _WORKER_STATE: dict[int, tuple[_Search, _Node | None]] = {}
