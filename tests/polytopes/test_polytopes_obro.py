@@ -141,10 +141,6 @@ def test_classify_d5_matches_dataset() -> None:  # ~20 s on one core
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("POLYGYM_OBRO_D6") != "1",
-    reason="about 8 min on one core: set POLYGYM_OBRO_D6=1 to run",
-)
 def test_classify_d6_matches_dataset() -> None:  # ~8 min on one core
     found = obro.classify(6, progress=False, workers=max(1, (os.cpu_count() or 1) - 1))
     assert len(found) == 7622
