@@ -261,14 +261,17 @@ class ProofDQN(OffPolicyAlgorithm):
         chosen = np.repeat(expert[:, None], k + 1, axis=1)
         width = self.action_space.n // data.observations["memory_mask"].shape[1]  # type: ignore[union-attr]
         mined: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(masks)
+        states = [
+            decode_observation(data.observations, b, self.q_net.max_degree, self.device)
+            for b in range(len(masks))
+        ]
         if self.mined_negatives > 0:
             with torch.no_grad():
                 all_q = self.q_net(data.observations)  # legal actions of each state, ascending ids
             for b, mask in enumerate(masks):
                 legal = np.flatnonzero(mask)
                 order = legal[np.argsort(-all_q[b].cpu().numpy(), kind="stable")]
-                state = decode_observation(data.observations, b, self.q_net.max_degree, self.device)
-                twin = same_product(state, int(expert[b]), torch.as_tensor(order)).cpu().numpy()
+                twin = same_product(states[b], int(expert[b]), torch.as_tensor(order)).cpu().numpy()
                 mined[b] = order[~twin & (order != expert[b])][: min(self.mined_negatives, k)]
         for b, mask in enumerate(masks):
             others = np.flatnonzero(mask)
@@ -294,10 +297,8 @@ class ProofDQN(OffPolicyAlgorithm):
         margins = (actions != actions[:, :1]).to(q.dtype) * self.expert_margin
         # an action with the expert's very product polynomial is the expert's action to the
         # network (it sees products only): not a negative
-        for b in range(len(masks)):
-            state = decode_observation(data.observations, b, self.q_net.max_degree, self.device)
-            twin = same_product(state, int(expert[b]), actions[b, 1:])
-            margins[b, 1:][twin] = -torch.inf
+        for b, state in enumerate(states):
+            margins[b, 1:][same_product(state, int(expert[b]), actions[b, 1:])] = -torch.inf
         return ((q + margins).amax(1) - q[:, 0]).mean()
 
     def _td_terms(self, data: MaskedDictReplayBufferSamples) -> tuple[torch.Tensor, torch.Tensor]:

@@ -304,11 +304,11 @@ class _Search:
         contains_origin = node.offsets == 0
         cand_points = universe.points[cand]
         cand_cost = -universe.heights[cand]
-        lack, cost = _lack_and_cost(node.pts[d + 1 :])
+        best, room = _neighbour_options(*_lack_and_cost(node.pts[d + 1 :]))  # V is fixed here
         while True:
             keep &= (excess > 0).any(axis=1)  # strictly outside the current hull
             # test 8: the neighbours y_i of F; candidates that no choice of y_i allows go
-            allowed = _neighbour_filter(lack, cost, cand_points, cand_cost, keep)
+            allowed = _neighbour_filter(best, room, cand_points, cand_cost, keep)
             if allowed is None:
                 return None
             keep &= allowed
@@ -333,7 +333,10 @@ class _Search:
                 coords = node.pts[others] @ inverse
                 cand_coords = cand_points @ inverse
                 allowed = _neighbour_filter(
-                    *_lack_and_cost(coords), cand_coords, -cand_coords.sum(axis=1), keep
+                    *_neighbour_options(*_lack_and_cost(coords)),
+                    cand_coords,
+                    -cand_coords.sum(axis=1),
+                    keep,
                 )
                 if allowed is None:
                     return None
@@ -346,15 +349,14 @@ class _Search:
         # (test 8 adds one bit per coordinate i whose y_i is not in V: some later c with
         # c_i = -1, and 1 - h(c) <= room_i, is needed)
         invalid = (node.offsets != 1) | (on_plane.sum(axis=0) != d)
-        best, room = _neighbour_options(lack, cost)
         open_coords = np.flatnonzero(best >= _NO_NEIGHBOUR)
         need = np.flatnonzero(invalid)[: 62 - len(open_coords)]
         if len(need) or len(open_coords):
             columns = np.concatenate(
                 [
                     node.visible[:, need],
-                    (universe.points[cand][:, open_coords] == -1)
-                    & (1 - universe.heights[cand][:, None] <= room[open_coords]),
+                    (cand_points[keep][:, open_coords] == -1)
+                    & (1 + cand_cost[keep][:, None] <= room[open_coords]),
                 ],
                 axis=1,
             )
@@ -701,19 +703,18 @@ def _neighbour_options(lack: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _neighbour_filter(
-    lack: np.ndarray,
-    cost: np.ndarray,
+    best: np.ndarray,
+    room: np.ndarray,
     cand_points: np.ndarray,
     cand_cost: np.ndarray,
     keep: np.ndarray,
 ) -> np.ndarray | None:
     """Test 8 at a node: None if some y_i is impossible, else the candidates allowed.
 
-    y_i is a vertex of V (an option of ``_neighbour_options``) or a kept candidate c with
-    c_i = -1 (cost -h(c), all of V must fit it); m_i >= M_i = the cheapest possible
+    ``best, room``: :func:`_neighbour_options` of V. y_i is a vertex of V or a kept
+    candidate c with c_i = -1 (cost -h(c), all of V must fit it); m_i >= M_i = the cheapest possible
     option, and a candidate c with c_i <= -2 (never y_i) needs |c_i| (1 + M_i) <= -h(c).
     """
-    best, room = _neighbour_options(lack, cost)
     minus_one = (cand_points == -1) & keep[:, None]
     future = np.where(minus_one, cand_cost[:, None], _NO_NEIGHBOUR).min(
         axis=0, initial=_NO_NEIGHBOUR

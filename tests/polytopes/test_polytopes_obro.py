@@ -65,10 +65,10 @@ def test_neighbour_bounds_hold_on_published_polytopes(d: int) -> None:
             others = np.setdiff1d(np.arange(len(vertices)), facet)
             coords = vertices[others] @ inverse
             assert np.all(coords.sum(axis=1) <= 0)
-            lack, cost = obro._lack_and_cost(coords)
+            best, room = obro._neighbour_options(*obro._lack_and_cost(coords))
             empty = np.zeros((0, d), dtype=np.int64)
             no_cost = np.zeros(0, dtype=np.int64)
-            allowed = obro._neighbour_filter(lack, cost, empty, no_cost, np.zeros(0, dtype=bool))
+            allowed = obro._neighbour_filter(best, room, empty, no_cost, np.zeros(0, dtype=bool))
             assert allowed is not None
         # special embedding: the height-0 vertices have disjoint negative supports
         level = vertices[d:][vertices[d:].sum(axis=1) == 0]
