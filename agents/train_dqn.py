@@ -14,6 +14,13 @@ every RNG state, the env's episode in progress and the curve so far), the final 
 optimizer state, step and update counters, the python/numpy/torch RNG states, the
 exploration RNG and the environment's current episode (replayed action by action). A run
 resumed from a checkpoint reproduces the uninterrupted run exactly (tested).
+
+With demonstrations (``expert``, ``demonstration_episodes``, ``pretrain_steps``) and
+optional DAgger rounds (``dagger_rounds``), the pretraining stage writes
+``pretrain_checkpoint/`` after pretraining and after every DAgger round (model, optimizer,
+demonstration buffer, RNG states), ``pretrain.csv`` (one row per update),
+``dagger.csv`` (one row per round) and ``demonstrations.json``; ``--resume`` continues
+from the last finished round, again exactly (tested).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +105,12 @@ class TrainArgs:
     expert_margin: float = 0.8
     margin_negatives: int = 32
     mined_negatives: int = 0  # of which the highest-Q non-expert actions (hard-negative mining)
+    # DAgger rounds after pretraining: the agent plays, the expert labels its states, and
+    # pretrain_steps-style margin updates follow (needs pretrain_td: false, total_timesteps: 0)
+    dagger_rounds: int = 0
+    dagger_episodes: int = 20
+    dagger_updates: int = 200
+    dagger_seed: int = 5000
     # run
     seed: int = 0
     run_dir: str = "runs/dqn_paper"
@@ -152,6 +166,19 @@ class TrainArgs:
             )
         if self.pretrain_steps and not self.demonstration_episodes:
             raise ValueError("pretrain_steps > 0 needs demonstration_episodes > 0")
+        if self.dagger_rounds < 0:
+            raise ValueError(f"dagger_rounds must be >= 0, got {self.dagger_rounds}")
+        if self.dagger_rounds:
+            if not self.pretrain_steps:
+                raise ValueError("dagger_rounds > 0 needs pretrain_steps > 0")
+            if self.dagger_episodes < 1 or self.dagger_updates < 1:
+                raise ValueError("dagger_episodes and dagger_updates must be positive")
+            if self.pretrain_td or self.total_timesteps:
+                raise ValueError(
+                    "DAgger's relabelled transitions carry the played action's next state, "
+                    "so they serve the margin loss only: set pretrain_td: false and "
+                    "total_timesteps: 0"
+                )
 
 
 def load_args(config: str | None, overrides: list[str]) -> TrainArgs:
@@ -264,30 +291,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(
-    model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]
-) -> Path:
-    run_dir = Path(args.run_dir)
-    final = run_dir / "checkpoint"
-    tmp = run_dir / "checkpoint.tmp"
+def _replace_directory(final: Path, write: Callable[[Path], None]) -> Path:
+    """Write a directory through ``write(tmp)`` and swap it in for ``final`` (never half-written)."""
+    tmp = final.with_name(final.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    model.save(tmp / "model.zip")
-    if args.save_replay_buffer:
-        model.save_replay_buffer(tmp / "replay_buffer.pkl")
-    replayable = find_wrapper(vec_env.envs[0], ReplayableEnv)
-    state = {
-        "rng": rng_state(),
-        "env": replayable.get_state(),
-        "curve": curve,
-        "args": asdict(args),
-        "num_timesteps": model.num_timesteps,
-    }
-    with open(tmp / "state.pkl", "wb") as fh:
-        pickle.dump(state, fh)
+    write(tmp)
     if final.exists():
-        old = run_dir / "checkpoint.old"
+        old = final.with_name(final.name + ".old")
         if old.exists():
             shutil.rmtree(old)
         final.rename(old)
@@ -296,6 +308,57 @@ def save_checkpoint(
     else:
         tmp.rename(final)
     return final
+
+
+def save_checkpoint(
+    model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]
+) -> Path:
+    def write(tmp: Path) -> None:
+        model.save(tmp / "model.zip")
+        if args.save_replay_buffer:
+            model.save_replay_buffer(tmp / "replay_buffer.pkl")
+        replayable = find_wrapper(vec_env.envs[0], ReplayableEnv)
+        state = {
+            "rng": rng_state(),
+            "env": replayable.get_state(),
+            "curve": curve,
+            "args": asdict(args),
+            "num_timesteps": model.num_timesteps,
+        }
+        with open(tmp / "state.pkl", "wb") as fh:
+            pickle.dump(state, fh)
+
+    return _replace_directory(Path(args.run_dir) / "checkpoint", write)
+
+
+PRETRAIN_CHECKPOINT = "pretrain_checkpoint"
+
+
+def save_pretrain_checkpoint(model: ProofDQN, args: TrainArgs, stage: dict[str, Any]) -> Path:
+    """Checkpoint after pretraining and after each DAgger round: model (with optimizer and
+    exploration RNG), the demonstration buffer, the global RNG states and ``stage``."""
+
+    def write(tmp: Path) -> None:
+        model.save(tmp / "model.zip")
+        with open(tmp / "demonstrations.pkl", "wb") as fh:
+            pickle.dump(model.demonstration_buffer, fh)
+        with open(tmp / "state.pkl", "wb") as fh:
+            pickle.dump({"rng": rng_state(), "stage": stage, "args": asdict(args)}, fh)
+
+    return _replace_directory(Path(args.run_dir) / PRETRAIN_CHECKPOINT, write)
+
+
+def load_pretrain_checkpoint(
+    args: TrainArgs, vec_env: DummyVecEnv
+) -> tuple[ProofDQN, dict[str, Any]]:
+    ckpt = Path(args.run_dir) / PRETRAIN_CHECKPOINT
+    with open(ckpt / "state.pkl", "rb") as fh:
+        state = pickle.load(fh)
+    model = ProofDQN.load(ckpt / "model.zip", env=vec_env, device=args.device)
+    with open(ckpt / "demonstrations.pkl", "rb") as fh:
+        model.set_demonstrations(pickle.load(fh))
+    set_rng_state(state["rng"])
+    return model, state["stage"]
 
 
 def load_checkpoint(args: TrainArgs, vec_env: DummyVecEnv) -> tuple[ProofDQN, list[dict]]:
@@ -339,10 +402,13 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
     with open(run_dir / "config.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(asdict(args), fh, sort_keys=False)
     vec_env = make_vec_env(args)
-    if resume:
+    learning_started = (run_dir / "checkpoint").exists()
+    if resume and not learning_started and not (run_dir / PRETRAIN_CHECKPOINT).exists():
+        raise FileNotFoundError(f"no checkpoint in {run_dir} to resume from")
+    if resume and learning_started:
         model, curve = load_checkpoint(args, vec_env)
     else:
-        if (run_dir / "checkpoint").exists():
+        if not resume and (learning_started or (run_dir / PRETRAIN_CHECKPOINT).exists()):
             raise FileExistsError(
                 f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir"
             )
@@ -352,14 +418,21 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             model.policy.q_net.load_state_dict(source.policy.q_net.state_dict())
             model.policy.q_net_target.load_state_dict(source.policy.q_net.state_dict())
         curve = []
-    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
     validation = held_out_problems(
         args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high)
     )
     if args.demonstration_episodes:
-        use_demonstrations(
-            model, args, pretrain=not resume, curve=curve, validation=validation, quiet=quiet
+        model = use_demonstrations(
+            model,
+            args,
+            vec_env,
+            pretrain=not learning_started,
+            resume=resume,
+            curve=curve,
+            validation=validation,
+            quiet=quiet,
         )
+    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
     bar = tqdm(
         total=args.total_timesteps,
         initial=model.num_timesteps,
@@ -411,48 +484,108 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
 def use_demonstrations(
     model: ProofDQN,
     args: TrainArgs,
+    vec_env: DummyVecEnv,
     pretrain: bool,
+    resume: bool,
     curve: list[dict],
     validation: list[Problem],
     quiet: bool = False,
-) -> None:
-    """Collect the expert's episodes (deterministic, so a resumed run rebuilds the same buffer),
-    hand them to the model and, on a fresh run, pretrain on them (DQfD)."""
+) -> ProofDQN:
+    """Collect the expert's episodes and hand them to the model; unless learning has already
+    started, pretrain on them (DQfD) and run ``dagger_rounds`` DAgger rounds.
+
+    The pretraining stage is checkpointed after pretraining and after every DAgger round
+    (``pretrain_checkpoint/``), so ``--resume`` continues from the last finished round.
+    Returns the model (a reloaded one when resuming from that checkpoint).
+    """
     from agents.dqn.demonstrations import collect_demonstrations
 
-    buffer, bounds = collect_demonstrations(
-        make_env(args),
-        args.expert,  # type: ignore[arg-type]
-        args.demonstration_episodes,
-        seed=args.demonstration_seed,
-        device=str(model.device),
-        progress=not quiet,
-    )
-    model.set_demonstrations(buffer)
     run_dir = Path(args.run_dir)
-    info = {
-        "expert": args.expert,
-        "episodes": len(bounds),
-        "transitions": buffer.size(),
-        "expert_mean_bound": float(np.mean(bounds)),
-    }
+    if resume and pretrain and (run_dir / PRETRAIN_CHECKPOINT).exists():
+        model, stage = load_pretrain_checkpoint(args, vec_env)
+        buffer, info = model.demonstration_buffer, stage["info"]
+    else:
+        # deterministic, so a run resumed after pretraining rebuilds the same buffer
+        buffer, bounds = collect_demonstrations(
+            make_env(args),
+            args.expert,  # type: ignore[arg-type]
+            args.demonstration_episodes,
+            seed=args.demonstration_seed,
+            buffer_size=(args.demonstration_episodes + args.dagger_rounds * args.dagger_episodes)
+            * args.max_steps,
+            device=str(model.device),
+            progress=not quiet,
+        )
+        model.set_demonstrations(buffer)
+        info = {
+            "expert": args.expert,
+            "episodes": len(bounds),
+            "transitions": buffer.size(),
+            "expert_mean_bound": float(np.mean(bounds)),
+        }
+        stage = {"rounds_done": -1, "info": info}
     if not pretrain or not args.pretrain_steps:
-        return
-    rows = model.pretrain(args.pretrain_steps, td=args.pretrain_td, progress=not quiet)
-    with open(run_dir / "pretrain.csv", "w", newline="", encoding="utf-8") as fh:
+        return model
+    assert buffer is not None
+    if stage["rounds_done"] < 0:
+        rows = model.pretrain(args.pretrain_steps, td=args.pretrain_td, progress=not quiet)
+        _write_rows(run_dir / "pretrain.csv", rows)
+        info["pretrain_steps"] = len(rows)
+        info["validation_bound_after_pretrain"] = validation_bound(model, args, validation)
+        model.save(run_dir / "pretrained_model.zip")
+        stage = {"rounds_done": 0, "info": info}
+        save_pretrain_checkpoint(model, args, stage)
+    env = make_env(args)
+    for round_index in range(stage["rounds_done"], args.dagger_rounds):
+        _, bounds = collect_demonstrations(
+            env,
+            args.expert,  # type: ignore[arg-type]
+            args.dagger_episodes,
+            seed=args.dagger_seed + round_index * args.dagger_episodes,
+            policy=model.policy,
+            buffer=buffer,
+            progress=not quiet,
+        )
+        rows = model.pretrain(args.dagger_updates, td=False, progress=not quiet)
+        info.setdefault("dagger", []).append(
+            {
+                "round": round_index + 1,
+                "agent_mean_bound": float(np.mean(bounds)),
+                "transitions": buffer.size(),
+                "margin_loss": float(np.mean([r["margin_loss"] for r in rows])),
+                "validation_bound": validation_bound(model, args, validation),
+            }
+        )
+        _write_rows(run_dir / "dagger.csv", info["dagger"])
+        stage = {"rounds_done": round_index + 1, "info": info}
+        save_pretrain_checkpoint(model, args, stage)
+        if not quiet:
+            print(json.dumps(info["dagger"][-1]))
+    info["validation_bound_after_pretrain_and_dagger"] = (
+        info["dagger"][-1]["validation_bound"]
+        if args.dagger_rounds
+        else info["validation_bound_after_pretrain"]
+    )
+    with open(run_dir / "demonstrations.json", "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=2)
+    if not curve:
+        curve.append(
+            {
+                "step": 0,
+                "mean_bound": info["validation_bound_after_pretrain_and_dagger"],
+                "wall_seconds": 0.0,
+            }
+        )
+    if not quiet:
+        print(json.dumps(info, indent=2))
+    return model
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
         writer.writeheader()
         writer.writerows(rows)
-    info["pretrain_steps"] = len(rows)
-    info["validation_bound_after_pretrain"] = validation_bound(model, args, validation)
-    with open(run_dir / "demonstrations.json", "w", encoding="utf-8") as fh:
-        json.dump(info, fh, indent=2)
-    curve.append(
-        {"step": 0, "mean_bound": info["validation_bound_after_pretrain"], "wall_seconds": 0.0}
-    )
-    model.save(run_dir / "pretrained_model.zip")
-    if not quiet:
-        print(json.dumps(info, indent=2))
 
 
 def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> dict[str, Any]:

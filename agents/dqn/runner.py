@@ -79,6 +79,17 @@ class EpisodeResult:
     lp_rows: int
 
 
+def reset_policy_cache(policy: Any) -> None:
+    """Forget the Q-value cache of ``policy`` (a prover, SB3 policy or model), if it has one.
+
+    Call it at every episode start: the caching trick reuses values of earlier steps.
+    """
+    if hasattr(policy, "cache"):
+        policy.cache.reset()
+    elif hasattr(policy, "policy") and hasattr(policy.policy, "cache"):
+        policy.policy.cache.reset()
+
+
 def run_greedy_episode(
     policy: Any,
     env: PolyProofEnv,
@@ -93,10 +104,7 @@ def run_greedy_episode(
     """
     start = time.perf_counter()
     obs, info = env.reset(options={"problem": problem})
-    if hasattr(policy, "cache"):
-        policy.cache.reset()
-    elif hasattr(policy, "policy") and hasattr(policy.policy, "cache"):
-        policy.policy.cache.reset()
+    reset_policy_cache(policy)
     done = False
     steps = 0
     while not done:

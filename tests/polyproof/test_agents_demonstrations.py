@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch
 from agents.dqn import ProofDQN
 from agents.dqn.demonstrations import collect_demonstrations, expert_action
 from agents.dqn.features import decode_observation, same_product
+from agents.dqn.runner import run_greedy_episode
 from agents.train_dqn import load_args, train
 from baselines.provers import prove_clique_cover
 from envs.polyproof.env import PolyProofEnv
@@ -182,3 +185,99 @@ def test_same_product_finds_the_swapped_factors():
     other = (n + 1 + u) * width + v  # (1 - x_u) * x_v
     twin = same_product(state, first, torch.tensor([swapped, other, first]))
     assert twin.tolist() == [True, False, True]
+
+
+class _ExpertAsPolicy:
+    """The expert behind the ``predict`` interface, to check DAgger's relabelling."""
+
+    def __init__(self, env: PolyProofEnv) -> None:
+        self.env = env
+
+    def predict(self, obs, deterministic=True):
+        return expert_action(self.env, "clique_cover"), None
+
+
+def test_dagger_plays_the_policy_and_stores_the_expert_labels():
+    env = PolyProofEnv(n=N, max_steps=10)
+    plain, plain_bounds = _demos()
+    relabelled, bounds = collect_demonstrations(
+        env, "clique_cover", 3, 5, policy=_ExpertAsPolicy(env), progress=False
+    )
+    size = plain.size()  # the expert playing itself: exactly the plain demonstrations
+    assert bounds == plain_bounds and relabelled.size() == size
+    assert np.array_equal(relabelled.actions[:size], plain.actions[:size])
+    model = _model()  # an untrained agent plays: its own proofs, labelled by the expert
+    buffer, _ = collect_demonstrations(
+        env, "clique_cover", 3, 5, buffer_size=size + 3 * 10, progress=False
+    )
+    buffer, agent_bounds = collect_demonstrations(
+        env, "clique_cover", 3, 5, policy=model.policy, buffer=buffer, progress=False
+    )
+    assert buffer.size() > size
+    for episode, bound in enumerate(agent_bounds):
+        env.reset(seed=5 + episode)
+        replay = run_greedy_episode(model.policy, PolyProofEnv(n=N, max_steps=10), env.problem)
+        assert bound == replay.bound
+    for t in range(size, buffer.size()):  # every label is legal in its (agent-visited) state
+        assert buffer.observations["action_mask"][t, 0, int(buffer.actions[t, 0, 0])] == 1
+    with pytest.raises(ValueError, match="action space"):
+        collect_demonstrations(
+            PolyProofEnv(n=N, max_steps=4), "clique_cover", 1, 0, buffer=buffer, progress=False
+        )
+
+
+DAGGER = (
+    *DEMONSTRATIONS,
+    "pretrain_td=false",
+    "dagger_rounds=2",
+    "dagger_episodes=1",
+    "dagger_updates=2",
+)
+
+
+def test_training_with_dagger_resumes_after_an_interrupted_round(
+    tmp_path, tiny_train_args, monkeypatch
+):
+    import agents.dqn.demonstrations as demonstrations
+
+    straight = train(tiny_train_args(tmp_path / "a", 0, *DAGGER), quiet=True)
+    info = json.loads((tmp_path / "a" / "demonstrations.json").read_text())
+    assert [row["round"] for row in info["dagger"]] == [1, 2]
+    assert info["dagger"][-1]["transitions"] > info["transitions"]
+    real = demonstrations.collect_demonstrations
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if kwargs.get("policy") is not None:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # killed during the second round
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(demonstrations, "collect_demonstrations", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_train_args(tmp_path / "b", 0, *DAGGER), quiet=True)
+    monkeypatch.setattr(demonstrations, "collect_demonstrations", real)
+    with pytest.raises(FileExistsError):
+        train(tiny_train_args(tmp_path / "b", 0, *DAGGER), quiet=True)
+    resumed = train(tiny_train_args(tmp_path / "b", 0, *DAGGER), resume=True, quiet=True)
+    sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
+    assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
+    again = json.loads((tmp_path / "b" / "demonstrations.json").read_text())
+    assert again["dagger"] == info["dagger"]
+    with pytest.raises(FileNotFoundError):
+        train(tiny_train_args(tmp_path / "c", 0, *DAGGER), resume=True, quiet=True)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (("dagger_rounds=-1",), "dagger_rounds"),
+        (("dagger_rounds=1",), "pretrain_steps"),
+        ((*DEMONSTRATIONS, "dagger_rounds=1"), "margin loss only"),
+        ((*DAGGER, "dagger_updates=0"), "dagger_episodes and dagger_updates"),
+    ],
+)
+def test_dagger_options_are_checked(overrides, message, tmp_path, tiny_train_args):
+    with pytest.raises(ValueError, match=message):
+        tiny_train_args(tmp_path, 0 if "pretrain_steps=3" in overrides else 12, *overrides)
