@@ -1,6 +1,6 @@
 """Evaluate a trained DQN prover against the baselines on held-out random graphs.
 
-    python -m agents.evaluate --checkpoint checkpoints/dqn_cpu_symmetric.zip \\
+    python -m agents.evaluate --checkpoint checkpoints/dqn_cpu_dagger.zip \\
         --n 15 20 25 30 35 40 45 50 --graphs 100 --out results/agents/agent_eval.csv
 
 For each ``n`` and graph ``i`` (``G(n, p)``, ``p ~ U[0.5, 1]``, drawn exactly as in
