@@ -3,7 +3,10 @@
     python agents/plot_ablation.py --runs runs/dqn_cpu runs/dqn_vanilla_cpu \\
         --labels symmetric vanilla --out results/agents/ablation.png
 
-Reads each run's ``curve.csv`` (mean final bound of the greedy agent on the fixed
+    python agents/plot_ablation.py --runs checkpoints/dqn_cpu_symmetric.curve.csv \\
+        checkpoints/dqn_vanilla_cpu.curve.csv --labels symmetric vanilla   # the shipped curves
+
+Reads each run's ``curve.csv`` (or a curve CSV given directly; mean final bound of the greedy agent on the fixed
 validation graphs, written by ``agents/train_dqn.py`` every ``eval_every`` steps) and plots
 bound vs environment steps, up to the largest step that every run reached unless
 ``--all-steps``. Also writes the merged table next to the PNG (``.csv``).
@@ -21,8 +24,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def read_curve(run_dir: str | Path) -> list[tuple[int, float]]:
-    path = Path(run_dir) / "curve.csv"
+def read_curve(run: str | Path) -> list[tuple[int, float]]:
+    """(step, mean bound) rows of a run directory's ``curve.csv``, or of a curve CSV itself."""
+    path = Path(run)
+    if not path.is_file():
+        path = path / "curve.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (train with agents/train_dqn.py first)")
     with path.open(newline="", encoding="utf-8") as fh:

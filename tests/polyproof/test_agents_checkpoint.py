@@ -19,9 +19,7 @@ def test_shipped_checkpoint_reproduces_published_bounds(tmp_path: Path) -> None:
     from agents.evaluate import evaluate
 
     out = tmp_path / "eval.csv"
-    summary = evaluate(
-        CHECKPOINT, ns=[20], graphs=4, methods=("agent",), out=out, progress=False
-    )
+    summary = evaluate(CHECKPOINT, ns=[20], graphs=4, methods=("agent",), out=out, progress=False)
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 4
