@@ -467,10 +467,7 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             curve.append(row)
             model.logger.record("eval/mean_bound", bound)
             model.logger.dump(model.num_timesteps)
-            with open(run_dir / "curve.csv", "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(row))
-                writer.writeheader()
-                writer.writerows(curve)
+            _write_rows(run_dir / "curve.csv", curve, fieldnames=list(row))
             bar.set_postfix(val_bound=f"{bound:.3f}")
             if bound <= min(r["mean_bound"] for r in curve):  # the curve is checkpointed: resumable
                 model.save(run_dir / "best_model.zip")
@@ -530,7 +527,6 @@ def use_demonstrations(
         stage = {"rounds_done": -1, "info": info}
     if not pretrain or not args.pretrain_steps:
         return model
-    assert buffer is not None
     if stage["rounds_done"] < 0:
         rows = model.pretrain(args.pretrain_steps, td=args.pretrain_td, progress=not quiet)
         _write_rows(run_dir / "pretrain.csv", rows)
@@ -585,9 +581,12 @@ def use_demonstrations(
     return model
 
 
-def _write_rows(path: Path, rows: list[dict]) -> None:
+def _write_rows(path: Path, rows: list[dict], fieldnames: list[str] | None = None) -> None:
+    """Write ``rows`` as a CSV (columns: ``fieldnames``, default every key, sorted)."""
+    if fieldnames is None:
+        fieldnames = sorted({k for r in rows for k in r})
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        writer = csv.DictWriter(fh, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
 
