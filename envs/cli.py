@@ -1,0 +1,51 @@
+"""One way for every command-line tool to report bad input.
+
+Bad input (a missing file, a malformed value, an impossible option) is one line on
+stderr, ``error: <what is wrong>``, and exit status 2, with no traceback; ``--debug`` (or
+``POLYGYM_DEBUG=1``) re-raises so the traceback shows::
+
+    from envs.cli import UsageError, run_cli
+
+    def main(argv=None) -> int:
+        ...
+        raise UsageError(f"{path}: no such file")
+
+    if __name__ == "__main__":
+        run_cli(main)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["UsageError", "run_cli", "EXIT_USAGE"]
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input to a command-line tool; its message is the one line shown."""
+
+
+def run_cli(
+    main: Callable[[Sequence[str] | None], int | None],
+    argv: Sequence[str] | None = None,
+    *,
+    expected: tuple[type[BaseException], ...] = (UsageError, FileNotFoundError),
+) -> None:
+    """Run ``main(argv)`` and exit; ``expected`` errors become one line and status 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("POLYGYM_DEBUG") == "1"
+    if "--debug" in args:
+        args.remove("--debug")
+    try:
+        status = main(args)
+    except expected as error:
+        if debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    sys.exit(int(status or 0))
