@@ -17,6 +17,7 @@ from gymnasium.envs.registration import register, registry
 _ENVIRONMENTS = {
     "RegionEnum-v0": "envs.regions.env:RegionEnumEnv",
     "PolyProof-v0": "envs.polyproof.env:PolyProofEnv",
+    "PolytopeGen-v0": "envs.polytopes.env:PolytopeGenEnv",
 }
 
 
