@@ -59,10 +59,23 @@ def check_many(
     return reports
 
 
-def summarize(reports: Sequence[PropertyReport]) -> dict[str, int]:
-    """Counts of each property (the paper's Section 3.3 style table)."""
+def summarize(reports: Sequence[PropertyReport]) -> dict[str, Any]:
+    """Counts of each property (the paper's Section 3.3 style table).
+
+    ``summary[name]`` counts reports where the property is ``True``;
+    ``summary["unknown"][name]`` those where it is ``None`` among parseable reports
+    (not determined: skipped, time limit, Normaliz failure). ``all`` counts correct
+    samples, ``all_unknown`` those with no failed property but an unknown one.
+    """
     names = ("parseable", "compact", "lattice", "reflexive", "smooth", "normal")
-    summary = {name: sum(bool(getattr(r, name)) for r in reports) for name in names}
-    summary["all"] = sum(r.all for r in reports)
+    summary: dict[str, Any] = {
+        name: sum(getattr(r, name) is True for r in reports) for name in names
+    }
+    summary["all"] = sum(r.all is True for r in reports)
+    summary["all_unknown"] = sum(r.all is None for r in reports)
+    summary["irredundant"] = sum(r.irredundant is True for r in reports)
+    summary["unknown"] = {
+        name: sum(r.parseable and getattr(r, name) is None for r in reports) for name in names[1:]
+    }
     summary["total"] = len(reports)
     return summary

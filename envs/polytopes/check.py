@@ -1,10 +1,12 @@
 """Command line property checker.
 
-    python -m envs.polytopes.check FILE [--representation vertices] [--normality auto]
+    python -m envs.polytopes.check FILE [--representation vertices] [--normality exact]
+        [--time-limit 60] [--enumeration-time-limit 30] [--workers 2] [--summary]
 
 ``FILE`` (or ``-`` for stdin) holds one integer matrix per blank-line-separated block,
 one row per line, entries separated by spaces or commas. Prints one JSON object per
-block (JSON lines) with the properties and, for failures, a reason.
+block (JSON lines) with the properties and, for failures, a reason. ``all`` is ``null``
+when no property failed but one is unknown (e.g. normality past its time limit).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import json
 import sys
 from collections.abc import Sequence
 
+from envs.cli import UsageError, run_cli
 from envs.polytopes.batch import check_many, summarize
+from envs.polytopes.properties import ENUMERATION_TIME_LIMIT, NORMALITY_TIME_LIMIT, Limits
 
 
 def read_blocks(text: str) -> list[str]:
@@ -32,6 +36,62 @@ def read_blocks(text: str) -> list[str]:
     return blocks
 
 
+def _seconds(text: str) -> float | None:
+    """A time limit in seconds; ``none`` (or ``0``) means no limit."""
+    if text.strip().lower() in ("none", "0", "inf"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"time limit must be >= 0, got {text}")
+    return value
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--normality``, ``--time-limit`` and ``--enumeration-time-limit`` options."""
+    parser.add_argument(
+        "--normality",
+        choices=("exact", "auto", "skip"),
+        default="auto",
+        help="auto (default): smooth reflexive d<=8 is normal by the classification, "
+        "otherwise computed; exact: Normaliz always; skip: not checked",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=NORMALITY_TIME_LIMIT,
+        help=f"seconds per exact normality computation (default {NORMALITY_TIME_LIMIT:g}; "
+        "none: no limit); past it normal and all are null",
+    )
+    parser.add_argument(
+        "--enumeration-time-limit",
+        type=_seconds,
+        default=ENUMERATION_TIME_LIMIT,
+        help="seconds per vertex/facet enumeration of inputs with large entries "
+        f"(default {ENUMERATION_TIME_LIMIT:g}; none: no limit)",
+    )
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The :class:`Limits` selected by :func:`add_limit_arguments`'s options."""
+    return Limits(
+        normality_time_limit=args.time_limit, enumeration_time_limit=args.enumeration_time_limit
+    )
+
+
+def read_text(path: str) -> str:
+    """The file's text (``-``: stdin); a missing or unreadable file is a UsageError."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read: {error}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m envs.polytopes.check",
@@ -42,25 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--representation", choices=("hyperplane", "vertices"), default="hyperplane"
     )
-    parser.add_argument(
-        "--normality",
-        choices=("exact", "auto", "skip"),
-        default="exact",
-        help="exact: Normaliz always; auto: smooth reflexive d<=8 is normal "
-        "by the classification; skip: do not check",
-    )
+    add_limit_arguments(parser)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--summary", action="store_true", help="print counts to stderr")
     args = parser.parse_args(argv)
-    text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
-    blocks = read_blocks(text)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    blocks = read_blocks(read_text(args.file))
     reports = check_many(
         blocks,
         args.representation,
         workers=args.workers,
         progress=not args.no_progress,
         normality=args.normality,
+        limits=limits_from_args(args),
     )
     for block_number, report in enumerate(reports):
         record = {"block": block_number, **report.to_dict()}
@@ -71,4 +127,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

@@ -309,11 +309,19 @@ def smooth_by_edges(polyhedron: Polyhedron) -> tuple[bool, str | None]:
     return True, None
 
 
+def format_fraction(numerator: int, denominator: int) -> str:
+    """``numerator/denominator`` in lowest terms (``"3"`` when it is an integer)."""
+    numerator, denominator = int(numerator), int(denominator)
+    common = gcd(numerator, denominator) or 1
+    numerator, denominator = numerator // common, denominator // common
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
+
+
 def _format_vertex(polyhedron: Polyhedron, k: int) -> str:
     den = int(polyhedron.vertex_denominators[k])
-    parts = [
-        str(int(v)) if den == 1 else f"{int(v)}/{den}" for v in polyhedron.vertex_numerators[k]
-    ]
+    parts = [format_fraction(v, den) for v in polyhedron.vertex_numerators[k]]
     return "(" + ", ".join(parts) + ")"
 
 
@@ -348,21 +356,70 @@ def lattice_point_bound(polyhedron: Polyhedron) -> float:
     return box
 
 
+def facet_inequalities(polyhedron: Polyhedron) -> list[list[int]]:
+    """The facets as integer rows ``(normal, offset)``: ``normal . x + offset >= 0``."""
+    return [
+        [int(v) for v in normal] + [int(offset)]
+        for normal, offset in zip(polyhedron.facet_normals, polyhedron.facet_offsets, strict=True)
+    ]
+
+
 def is_normal(polyhedron: Polyhedron) -> bool:
     """Normality of a full-dimensional compact lattice polytope.
 
     The cone over ``P x {1}`` is given by its facet inequalities and its Hilbert basis is
-    computed in Normaliz's dual mode (fast when there are few facets, which is the case
-    for smooth reflexive polytopes); ``P`` is normal iff that Hilbert basis lies in
+    computed in Normaliz's dual mode; ``P`` is normal iff that Hilbert basis lies in
     degree 1. Equivalent to ``Cone(polytope=vertices).IsDeg1HilbertBasis()``.
+    Measured on 15 perturbed (compact, lattice, non-smooth) 8-d dataset polytopes: dual
+    mode 30 s in all, primal ``IsDeg1HilbertBasis`` 84 s, Normaliz's own choice 69 s.
     """
     if not (polyhedron.compact and polyhedron.lattice):
         raise ValueError("normality is only defined here for compact lattice polytopes")
-    dim = polyhedron.dimension
-    inequalities = [
-        [int(v) for v in normal] + [int(offset)]
-        for normal, offset in zip(polyhedron.facet_normals, polyhedron.facet_offsets, strict=True)
-    ]
+    return normal_from_inequalities(facet_inequalities(polyhedron))
+
+
+def product_factors(inequalities: list[list[int]]) -> list[list[int]]:
+    """Coordinate blocks of a product ``P = P_1 x ... x P_k`` seen in the facet rows.
+
+    Coordinates are linked when one facet normal uses both; every facet then involves one
+    block, so ``P`` is the product of the polytopes cut out by each block's facets.
+    """
+    dim = len(inequalities[0]) - 1
+    parent = list(range(dim))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for row in inequalities:
+        support = [j for j in range(dim) if row[j]]
+        for j in support[1:]:
+            parent[find(j)] = find(support[0])
+    blocks: dict[int, list[int]] = {}
+    for j in range(dim):
+        blocks.setdefault(find(j), []).append(j)
+    return list(blocks.values())
+
+
+def normal_from_inequalities(inequalities: list[list[int]]) -> bool:
+    """:func:`is_normal` from the facet rows of a compact lattice polytope (picklable).
+
+    A product of lattice polytopes is normal iff every factor is (a factor is a face; a
+    product of normal polytopes is normal), so factors visible in the coordinates are
+    checked separately; lattice polytopes of dimension <= 2 are normal.
+    """
+    dim = len(inequalities[0]) - 1
+    factors = product_factors(inequalities)
+    if len(factors) > 1:
+        for block in factors:
+            rows = [row for row in inequalities if any(row[j] for j in block)]
+            if not normal_from_inequalities([[row[j] for j in block] + [row[dim]] for row in rows]):
+                return False
+        return True
+    if dim <= 2:
+        return True
     cone = _normaliz(PyNormaliz.NmzCone, inequalities=inequalities, grading=[[0] * dim + [1]])
     _normaliz(PyNormaliz.NmzCompute, cone, ["DualMode", "HilbertBasis"])
     return bool(_normaliz(PyNormaliz.NmzResult, cone, "IsDeg1HilbertBasis"))

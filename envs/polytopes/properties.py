@@ -14,6 +14,16 @@ Hyperplane representation (the paper's main format): rows ``w_i`` of an integer 
 
 Vertex representation: ``P = conv(rows)``; properties reflexive, smooth, normal.
 
+``report.all`` is three-valued: ``True`` when every property of the representation holds,
+``False`` when one fails, ``None`` (unknown) when none fails but one is undetermined
+(normality skipped, a time limit passed, a Normaliz failure). Repeated or redundant rows
+(``irredundant=False``) do not count against ``all``: the polytope is the same.
+
+Normaliz computations that may run long (exact normality; vertex enumeration of inputs
+with large entries) run in a killable worker process with a time limit
+(:mod:`envs.polytopes.timeout`); past the limit the property is ``None`` with the reason
+``"time limit Xs exceeded"``.
+
 Bad input (ragged rows, empty matrices, non-integers, zero rows, huge entries, too many
 rows) gives a report with ``parseable=False`` and a reason, never an exception.
 """
@@ -28,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.polytopes import geometry
+from envs.polytopes import geometry, timeout
 
 # Limits that keep every check bounded in time. Smooth Fano polytopes have at most 3d
 # vertices (so at most 3d rows), d <= 8 in the published data and entries |w| <= 13 or so.
@@ -36,9 +46,26 @@ MAX_ABS_ENTRY = 1000
 MAX_DIMENSION = 10
 MAX_HYPERPLANE_ROWS = 40
 MAX_VERTEX_ROWS = 5000
-# Exact normality enumerates the Hilbert basis (at least every lattice point of P); it is
-# skipped (normal=None) when geometry.lattice_point_bound(P) exceeds this.
-MAX_NORMALITY_BOX = 1e8
+# Time limits (seconds) of the Normaliz computations that run in the killable worker.
+NORMALITY_TIME_LIMIT = 60.0
+ENUMERATION_TIME_LIMIT = 30.0
+# Inputs with entries up to this size (all dataset polytopes: <= 13) and at most 3d rows
+# (smooth Fano polytopes have at most 3d vertices) are enumerated in this process (fast
+# path, no limit); others go to the worker under the time limit.
+INPROCESS_MAX_ENTRY = 16
+# Exact normality runs in this process when P has at most this many lattice points
+# (geometry.lattice_point_bound): a worker round trip would cost more than the computation.
+INPROCESS_NORMALITY_POINTS = 2000.0
+# Exact normality answers kept per process, keyed by the sorted facet rows (repeated
+# samples, e.g. the same polytope generated twice, are computed once).
+NORMAL_CACHE_SIZE = 4096
+_NORMAL_CACHE: dict[tuple, bool] = {}
+# Properties whose conjunction is ``PropertyReport.all``.
+ALL_PROPERTIES = {
+    "hyperplane": ("compact", "lattice", "reflexive", "smooth", "normal"),
+    "vertices": ("reflexive", "smooth", "normal"),
+}
+_DEFAULT = object()  # "use the Limits value" for the time_limit argument
 
 
 class ParseError(ValueError):
@@ -52,7 +79,8 @@ class Limits:
     max_abs_entry: int = MAX_ABS_ENTRY
     max_dimension: int = MAX_DIMENSION
     max_rows: int | None = None  # default depends on the representation
-    max_normality_box: float | None = MAX_NORMALITY_BOX  # None: no limit
+    normality_time_limit: float | None = NORMALITY_TIME_LIMIT  # seconds; None: no limit
+    enumeration_time_limit: float | None = ENUMERATION_TIME_LIMIT  # seconds; None: no limit
 
 
 @dataclass
@@ -74,16 +102,19 @@ class PropertyReport:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def all(self) -> bool:
-        """All properties of the representation hold (a "correct" sample)."""
-        return bool(
-            self.parseable
-            and self.compact
-            and self.lattice
-            and self.reflexive
-            and self.smooth
-            and self.normal
-        )
+    def all(self) -> bool | None:
+        """Every property of :data:`ALL_PROPERTIES` holds (a "correct" sample).
+
+        ``False`` if one is ``False`` (or the input is not parseable), ``None`` if none is
+        ``False`` but one is ``None`` (unknown), ``True`` if all are ``True``.
+        ``irredundant`` does not count.
+        """
+        if not self.parseable:
+            return False
+        values = [getattr(self, name) for name in ALL_PROPERTIES[self.representation]]
+        if any(value is False for value in values):
+            return False
+        return None if any(value is None for value in values) else True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -185,21 +216,46 @@ def _failure(report: PropertyReport, error: Exception) -> PropertyReport:
     return report
 
 
+def _resolve_limits(limits: Limits | None, time_limit: float | None | object) -> Limits:
+    """``limits`` with ``normality_time_limit`` replaced by ``time_limit`` when given."""
+    limits = limits or Limits()
+    if time_limit is not _DEFAULT:
+        limits = Limits(**{**vars(limits), "normality_time_limit": time_limit})
+    return limits
+
+
+def _enumerate(function: Any, matrix: np.ndarray, limits: Limits) -> Any:
+    """Run a Normaliz enumeration; in the worker, under the time limit, unless dataset sized."""
+    n_rows, dim = matrix.shape
+    small = n_rows <= 3 * dim and int(np.abs(matrix).max()) <= INPROCESS_MAX_ENTRY
+    limit = None if small else limits.enumeration_time_limit
+    try:
+        return timeout.run_limited(function, (matrix,), limit)
+    except timeout.TimeLimitExceeded as error:
+        raise geometry.NormalizFailure(f"{error} (vertex/facet enumeration)") from None
+    except timeout.WorkerCrashed as error:
+        raise geometry.NormalizFailure(str(error)) from None
+
+
 def check_hyperplane(
     data: Any,
     *,
-    normality: bool | str = "exact",
+    normality: bool | str = "auto",
     smooth_method: str = "facets",
     limits: Limits | None = None,
+    time_limit: float | None | object = _DEFAULT,
 ) -> PropertyReport:
     """Check compact / lattice / reflexive / smooth / normal for ``{x : 1 + W x >= 0}``.
 
-    ``normality``: ``"exact"``/``True`` computes it with Normaliz; ``"auto"`` trusts the
-    theorem "smooth reflexive and d <= 8 implies normal" (paper Section 3.2, checked on
-    the whole classification) and computes it otherwise; ``"skip"``/``False`` reports
-    ``normal=None``.
+    ``normality``: ``"auto"`` (default) trusts the classification ("smooth reflexive and
+    d <= 8 implies normal", paper Section 3.2; checked on every polytope of d <= 6 here)
+    and computes it exactly otherwise; ``"exact"``/``True`` always computes it with
+    Normaliz; ``"skip"``/``False`` reports ``normal=None``.
+    ``time_limit``: seconds for exact normality (default ``limits.normality_time_limit``,
+    60 s; ``None``: no limit); past it ``normal=None`` and ``all`` is unknown.
     ``smooth_method`` is ``"facets"`` (default) or ``"edges"`` (Definition 4).
     """
+    limits = _resolve_limits(limits, time_limit)
     report = PropertyReport(representation="hyperplane", parseable=False)
     try:
         rows = parse_matrix(data, representation="hyperplane", limits=limits)
@@ -209,7 +265,7 @@ def check_hyperplane(
     report.parseable = True
     report.n_rows, report.dimension = rows.shape
     try:
-        polyhedron = geometry.hyperplane_polyhedron(rows)
+        polyhedron = _enumerate(geometry.hyperplane_polyhedron, rows, limits)
     except geometry.NormalizFailure as error:
         return _failure(report, error)
     if not polyhedron.compact:
@@ -236,22 +292,25 @@ def check_hyperplane(
     report.lattice = True
     report.reflexive = True  # integer rows + lattice polytope: P^dual = conv(w_i) is lattice
     report.smooth, smooth_reason = _smooth(polyhedron, smooth_method)
-    _set_normal(report, polyhedron, normality, limits)
-    report.reason = smooth_reason or (None if report.normal is not False else "not normal")
+    normal_reason = _set_normal(report, polyhedron, normality, limits)
+    report.reason = smooth_reason or normal_reason
     return report
 
 
 def check_vertices(
     data: Any,
     *,
-    normality: bool | str = "exact",
+    normality: bool | str = "auto",
     smooth_method: str = "facets",
     limits: Limits | None = None,
+    time_limit: float | None | object = _DEFAULT,
 ) -> PropertyReport:
     """Check reflexive / smooth / normal for ``P = conv(rows)`` (vertex representation).
 
-    ``compact`` and ``lattice`` are true by construction for parseable input.
+    ``compact`` and ``lattice`` are true by construction for parseable input. Options as
+    in :func:`check_hyperplane`.
     """
+    limits = _resolve_limits(limits, time_limit)
     report = PropertyReport(representation="vertices", parseable=False)
     try:
         points = parse_matrix(data, representation="vertices", limits=limits)
@@ -262,17 +321,20 @@ def check_vertices(
     report.n_rows, report.dimension = points.shape
     report.compact = report.lattice = True
     try:
-        polyhedron, affine_dimension = geometry.vertex_polytope(points)
+        polyhedron, affine_dimension = _enumerate(geometry.vertex_polytope, points, limits)
         report.n_vertices = int(polyhedron.vertex_numerators.shape[0])
         report.irredundant = (
             report.n_vertices == len({tuple(row) for row in points.tolist()}) == len(points)
         )
         if affine_dimension < report.dimension:
+            report.reflexive = report.smooth = False
             report.reason = f"not full-dimensional (affine dimension {affine_dimension})"
             if _normality_mode(normality) == "skip":
                 report.normal = None
             else:
-                report.normal = geometry.is_normal_primal(points)
+                report.normal = _limited_normal(
+                    report, geometry.is_normal_primal, points, limits.normality_time_limit
+                )
             return report
         offsets = polyhedron.facet_offsets
         if not all(offset == 1 for offset in offsets):
@@ -289,9 +351,8 @@ def check_vertices(
         report.reason = report.reason or smooth_reason
     except geometry.NormalizFailure as error:
         return _failure(report, error)
-    _set_normal(report, polyhedron, normality, limits)
-    if report.normal is False and report.reason is None:
-        report.reason = "not normal"
+    normal_reason = _set_normal(report, polyhedron, normality, limits)
+    report.reason = report.reason or normal_reason
     return report
 
 
@@ -308,38 +369,52 @@ def _normality_mode(normality: bool | str) -> str:
     return normality
 
 
+def _limited_normal(
+    report: PropertyReport, function: Any, argument: Any, time_limit: float | None
+) -> bool | None:
+    """``function(argument)`` under ``time_limit``; ``None`` with a note when it fails."""
+    try:
+        return bool(timeout.run_limited(function, (argument,), time_limit))
+    except (timeout.TimeLimitExceeded, timeout.WorkerCrashed, geometry.NormalizFailure) as error:
+        report.notes.append(f"normality not determined: {error}")
+        return None
+
+
 def _set_normal(
     report: PropertyReport,
     polyhedron: geometry.Polyhedron,
     normality: bool | str,
-    limits: Limits | None,
-) -> None:
+    limits: Limits,
+) -> str | None:
+    """Set ``report.normal``; return a reason when it is ``False`` or undetermined."""
     mode = _normality_mode(normality)
     if mode == "skip":
         report.normal = None
         report.notes.append("normality not checked")
-        return
+        return "normality not checked"
     if mode == "auto" and report.smooth and report.reflexive and (report.dimension or 0) <= 8:
         report.normal = True
         report.notes.append(
             "normal by the classification: every smooth reflexive polytope of dimension <= 8 "
             "is normal (not recomputed; use normality='exact')"
         )
-        return
-    limit = (limits or Limits()).max_normality_box
-    bound = geometry.lattice_point_bound(polyhedron)
-    if limit is not None and bound > limit:
-        report.normal = None
-        report.notes.append(
-            f"normality not computed: P may hold up to {bound:.3g} lattice points "
-            f"(limit {limit:.3g}, see Limits.max_normality_box)"
-        )
-        return
-    try:
-        report.normal = geometry.is_normal(polyhedron)
-    except geometry.NormalizFailure as error:
-        report.normal = None
-        report.notes.append(str(error))
+        return None
+    limit = limits.normality_time_limit
+    if limit is not None and geometry.lattice_point_bound(polyhedron) <= INPROCESS_NORMALITY_POINTS:
+        limit = None  # tiny: cheaper here than a worker round trip
+    inequalities = geometry.facet_inequalities(polyhedron)
+    key = tuple(sorted(map(tuple, inequalities)))  # same facets (any order): same answer
+    report.normal = _NORMAL_CACHE.get(key)
+    if report.normal is None:
+        function = geometry.normal_from_inequalities
+        report.normal = _limited_normal(report, function, inequalities, limit)
+        if report.normal is not None:  # only definite answers are cached
+            if len(_NORMAL_CACHE) >= NORMAL_CACHE_SIZE:
+                _NORMAL_CACHE.pop(next(iter(_NORMAL_CACHE)))
+            _NORMAL_CACHE[key] = report.normal
+    if report.normal is None:
+        return report.notes[-1]
+    return None if report.normal else "not normal"
 
 
 def _smooth(polyhedron: geometry.Polyhedron, method: str) -> tuple[bool, str | None]:

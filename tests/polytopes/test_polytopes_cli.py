@@ -57,3 +57,76 @@ def test_cli_subprocess_vertices(tmp_path) -> None:
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["smooth"] for r in records] == [False, True]
     assert records[1]["all"] is True
+
+
+def test_cli_unknown_normality_is_null(tmp_path, capsys) -> None:
+    # The diamond x square is not smooth, so "auto" computes normality exactly; the cube
+    # is smooth reflexive (normal by the classification). "skip" leaves it unknown.
+    path = tmp_path / "m.txt"
+    path.write_text("1 1\n-1 1\n1 -1\n-1 -1\n\n1 0\n-1 0\n0 1\n0 -1\n")
+    assert main([str(path), "--workers", "1", "--no-progress", "--summary"]) == 0
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["all"] for r in records] == [False, True] and records[0]["normal"] is True
+    assert main([str(path), "--workers", "1", "--no-progress", "--normality", "skip"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["all"] for r in records] == [False, None] and records[1]["normal"] is None
+    assert main([str(path), "--workers", "1", "--no-progress", "--time-limit", "none"]) == 0
+
+
+def test_cli_usage_errors(tmp_path) -> None:
+    for argv in ([str(tmp_path / "missing.txt")], ["-", "--time-limit", "soon"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "envs.polytopes.check", *argv],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+            input="",
+        )
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+    assert (
+        "missing.txt"
+        in subprocess.run(
+            [sys.executable, "-m", "envs.polytopes.check", str(tmp_path / "missing.txt")],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+        ).stderr.splitlines()[-1]
+    )
+
+
+FIGURE_1_LEFT = """-1 0 0 0 0 0 0 0
+0 0 0 0 0 0 0 -1
+0 -1 0 0 0 0 0 0
+0 0 0 0 -1 0 0 0
+0 0 0 0 -1 1 0 1
+0 0 0 0 0 -1 0 0
+0 0 -1 0 0 0 0 0
+0 0 0 -1 0 0 0 0
+0 0 0 0 0 0 -1 0
+1 1 1 1 0 -4 1 1
+0 0 0 0 1 0 0 -1"""  # the paper's Figure 1 (left): exact normality takes 40-120 s
+
+
+def test_cli_time_limit_in_pool_workers(tmp_path) -> None:
+    path = tmp_path / "m.txt"
+    hexagon = "0 1\n0 -1\n-1 0\n1 0\n1 -1\n-1 1"
+    path.write_text("\n\n".join([FIGURE_1_LEFT, hexagon, FIGURE_1_LEFT, hexagon]) + "\n")
+    command = [sys.executable, "-m", "envs.polytopes.check", str(path), "--no-progress"]
+    result = subprocess.run(
+        [*command, "--workers", "2", "--normality", "exact", "--time-limit", "1", "--summary"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["all"] for r in records] == [None, True, None, True]
+    assert "time limit 1s exceeded" in records[0]["reason"]
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["all"] == 2 and summary["all_unknown"] == 2
+    assert summary["unknown"]["normal"] == 2

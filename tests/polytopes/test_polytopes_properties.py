@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.polytopes import dataset, geometry
+from envs.polytopes import dataset, geometry, timeout
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.properties import (
+    ALL_PROPERTIES,
     Limits,
     PropertyReport,
     check,
@@ -71,16 +74,80 @@ def test_paper_hexagon() -> None:
 
 
 def test_paper_figure_1() -> None:
-    # Exact normality of this 8-d polytope takes minutes (lattice point bound ~1e9).
-    left = check_hyperplane(FIGURE_1_LEFT, normality="auto")
-    assert left.all
-    exact = check_hyperplane(FIGURE_1_LEFT)
-    assert exact.normal is None and "lattice points" in exact.notes[-1] and not exact.all
+    left = check_hyperplane(FIGURE_1_LEFT)  # default normality "auto"
+    assert left.all is True and any("classification" in note for note in left.notes)
+    # Exact normality of this 8-d polytope takes 40-120 s: past the limit it is unknown,
+    # and so is "all" (unknown is not "no").
+    exact = check_hyperplane(FIGURE_1_LEFT, normality="exact", time_limit=1.0)
+    assert exact.normal is None and exact.all is None and exact.smooth is True
+    assert "time limit 1s exceeded" in exact.reason and exact.to_dict()["all"] is None
     right = check_hyperplane(FIGURE_1_RIGHT)
     # "It still defines a compact polytope, but it no longer has any of the properties
     # reflexive, smooth, normal, nor being a lattice polytope."
     assert _flags(right) == (True, False, False, False, False)
-    assert "not a lattice polytope" in right.reason
+    assert right.reason == "not a lattice polytope: vertex (1, 1, 1, 1, 1, 1/2, -5/2, -1/2)"
+
+
+@pytest.mark.slow
+def test_paper_figure_1_exact_normality() -> None:
+    # Measured: 121 s on 2 loaded cores (about 40 s unloaded).
+    exact = check_hyperplane(FIGURE_1_LEFT, normality="exact", time_limit=None)
+    assert exact.normal is True and exact.all is True
+
+
+def test_all_is_three_valued() -> None:
+    report = PropertyReport("hyperplane", True, compact=True, lattice=True, reflexive=True,
+                            smooth=True, normal=True)  # fmt: skip
+    assert report.all is True
+    report.normal = None
+    assert report.all is None and report.to_dict()["all"] is None
+    report.smooth = False
+    assert report.all is False
+    vertices = PropertyReport("vertices", True, compact=None, lattice=None, reflexive=True,
+                              smooth=True, normal=True)  # fmt: skip
+    assert vertices.all is True  # compact/lattice are not part of the vertex conjunction
+    assert ALL_PROPERTIES["vertices"] == ("reflexive", "smooth", "normal")
+    assert PropertyReport("hyperplane", False).all is False
+    # Repeated rows do not count against "all" (the polytope is the same).
+    repeated = check_hyperplane(HEXAGON + "\n0 1")
+    assert repeated.all is True and repeated.irredundant is False
+
+
+def test_time_limited_worker() -> None:
+    import time
+
+    with pytest.raises(timeout.TimeLimitExceeded, match="time limit 0.5s exceeded"):
+        timeout.run_limited(time.sleep, (30,), 0.5)
+    assert timeout.run_limited(pow, (3, 4), 5.0) == 81  # restarted after the kill
+    with pytest.raises(ZeroDivisionError):
+        timeout.run_limited(divmod, (1, 0), 5.0)
+    assert timeout.run_limited(pow, (2, 5), None) == 32  # in process
+    with pytest.raises(timeout.WorkerCrashed):
+        timeout.run_limited(os._exit, (3,), 5.0)
+    assert timeout.run_limited(pow, (2, 6), 5.0) == 64  # restarted after the crash
+
+
+def test_enumeration_time_limit(monkeypatch) -> None:
+    limits_seen: list = []
+    real = timeout.run_limited
+
+    def fake(function, args, time_limit):
+        limits_seen.append(time_limit)
+        if time_limit is not None:
+            raise timeout.TimeLimitExceeded(time_limit)
+        return real(function, args, time_limit)
+
+    monkeypatch.setattr(timeout, "run_limited", fake)
+    rows = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [-997, -1000, -991]]  # large entries: worker
+    tight = check_hyperplane(rows, limits=Limits(enumeration_time_limit=7.0))
+    assert limits_seen == [7.0]
+    assert tight.parseable and tight.compact is None and tight.all is None
+    assert tight.reason == "time limit 7s exceeded (vertex/facet enumeration)"
+    limits_seen.clear()
+    assert check_hyperplane(HEXAGON).all is True and limits_seen == [None]  # small: in process
+    monkeypatch.setattr(timeout, "run_limited", real)
+    relaxed = check_hyperplane(rows)
+    assert relaxed.compact is True and relaxed.lattice is False and relaxed.all is False
 
 
 def test_paper_appendix_b_both_representations() -> None:
@@ -104,6 +171,7 @@ def test_simple_failures() -> None:
     assert not strip.compact and not strip.normal
     half_integral = check_hyperplane([[2, 0], [-2, 0], [0, 1], [0, -1]])
     assert half_integral.compact and not half_integral.lattice and not half_integral.normal
+    assert "(1/2, 1)" in half_integral.reason or "(-1/2" in half_integral.reason  # reduced
     diamond = check_hyperplane([[1, 1], [-1, 1], [1, -1], [-1, -1]])
     assert _flags(diamond) == (True, True, True, False, True)
     assert "|det| = 2" in diamond.reason
@@ -145,11 +213,59 @@ def test_normality_dual_mode_agrees_with_primal() -> None:
         )
 
 
+def test_normality_of_products() -> None:
+    reeve = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 3]]  # not normal
+    product = np.array([row + [t] for row in reeve for t in (0, 1)])  # x segment: not normal
+    polyhedron, _ = geometry.vertex_polytope(product)
+    inequalities = geometry.facet_inequalities(polyhedron)
+    assert sorted(map(sorted, geometry.product_factors(inequalities))) == [[0, 1, 2], [3]]
+    assert geometry.normal_from_inequalities(inequalities) is False
+    assert geometry.is_normal_primal(product) is False
+    square_hexagon = np.array(
+        [
+            [x, y, a, b]
+            for x, y in [(0, 0), (2, 0), (0, 2), (2, 2)]
+            for a, b in [(1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1)]
+        ]
+    )
+    polyhedron, _ = geometry.vertex_polytope(square_hexagon)
+    assert len(geometry.product_factors(geometry.facet_inequalities(polyhedron))) == 3
+    assert geometry.is_normal(polyhedron) is True
+    for rows in dataset.load(5)[:60]:  # many are products; factorwise == primal
+        polyhedron = geometry.hyperplane_polyhedron(rows)
+        assert geometry.is_normal(polyhedron) is geometry.is_normal_primal(
+            polyhedron.vertex_numerators
+        )
+
+
+def test_normality_cache(monkeypatch) -> None:
+    from envs.polytopes import properties
+
+    rows = [[1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0], [0, 0, 1], [0, 0, -1]]
+    properties._NORMAL_CACHE.clear()
+    first = check_hyperplane(rows, normality="exact")
+    assert first.normal is True and len(properties._NORMAL_CACHE) == 1
+
+    real = timeout.run_limited
+
+    def fail(function, args, time_limit):
+        assert function is not geometry.normal_from_inequalities, "normality recomputed"
+        return real(function, args, time_limit)
+
+    monkeypatch.setattr(timeout, "run_limited", fail)
+    again = check_hyperplane(rows[::-1], normality="exact")  # same facets, other order
+    assert again.normal is True and again.smooth is False
+
+
 def test_normality_modes() -> None:
-    auto = check_hyperplane(HEXAGON, normality="auto")
+    auto = check_hyperplane(HEXAGON)  # "auto" is the default
     assert auto.normal and any("classification" in note for note in auto.notes)
+    exact = check_hyperplane(HEXAGON, normality="exact")
+    assert exact.normal is True and not any("classification" in n for n in exact.notes)
     skipped = check_hyperplane(HEXAGON, normality="skip")
-    assert skipped.normal is None and not skipped.all
+    assert skipped.normal is None and skipped.all is None
+    diamond = [[1, 1], [-1, 1], [1, -1], [-1, -1]]  # not smooth: computed even in "auto"
+    assert check_hyperplane(diamond).normal is True
     with pytest.raises(ValueError, match="normality"):
         check_hyperplane(HEXAGON, normality="maybe")
 
@@ -157,18 +273,19 @@ def test_normality_modes() -> None:
 @pytest.mark.parametrize("d", [2, 3, 4, 5])
 def test_every_shipped_polytope_passes(d: int) -> None:
     for rows in dataset.load(d):
-        report = check_hyperplane(rows)
+        report = check_hyperplane(rows, normality="exact")
         assert report.all and report.irredundant, report
     for vertices in dataset.load(d, "vertices"):
-        report = check_vertices(vertices)
+        report = check_vertices(vertices, normality="exact")
         assert report.all and report.irredundant, report
 
 
 @pytest.mark.slow
 def test_every_d6_polytope_passes() -> None:
-    reports = check_many(dataset.load(6), workers=2, progress=False)
+    options = {"workers": 2, "progress": False, "normality": "exact", "time_limit": None}
+    reports = check_many(dataset.load(6), **options)
     assert all(r.all and r.irredundant for r in reports)
-    reports = check_many(dataset.load(6, "vertices"), "vertices", workers=2, progress=False)
+    reports = check_many(dataset.load(6, "vertices"), "vertices", **options)
     assert all(r.all for r in reports)
 
 
@@ -276,3 +393,7 @@ def test_batch_matches_serial_and_summary() -> None:
     assert [r.to_dict() for r in serial] == [r.to_dict() for r in parallel]
     summary = summarize(parallel)
     assert summary["total"] == 23 and summary["all"] == 20 and summary["parseable"] == 22
+    assert summary["all_unknown"] == 0 and summary["unknown"]["normal"] == 0
+    skipped = summarize(check_many(matrices, workers=1, progress=False, normality="skip"))
+    assert skipped["all"] == 0 and skipped["all_unknown"] == 20
+    assert skipped["unknown"]["normal"] == 20 and skipped["normal"] == 0
