@@ -35,7 +35,6 @@ import dataclasses
 import json
 import os
 import pickle
-import random
 import shutil
 import sys
 import time
@@ -56,6 +55,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tqdm import tqdm
 
+from agents.common import rng_state, set_rng_state
 from agents.dqn import ProofDQN
 from agents.dqn.runner import ReplayableEnv, find_wrapper, restore_env_state, run_greedy_episode
 from envs.polyproof.env import PolyProofEnv
@@ -276,25 +276,6 @@ def validation_bound(model: ProofDQN, args: TrainArgs, problems: list[Problem]) 
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
-def rng_state() -> dict[str, Any]:
-    state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def _replace_directory(final: Path, write: Callable[[Path], None]) -> Path:
     """Write a directory through ``write(tmp)`` and swap it in for ``final`` (never half-written)."""
     tmp = final.with_name(final.name + ".tmp")

@@ -49,6 +49,7 @@ __all__ = [
     "load_model",
     "count_parameters",
     "ancestral_sample",
+    "AncestralSampling",
     "tokenizer_from_dict",
     "tokenizer_to_dict",
     "CHECKPOINT_FORMAT",
@@ -181,25 +182,18 @@ def ancestral_sample(
     return torch.cat(chunks)
 
 
-class SequenceModel(nn.Module):
-    """Base class: ``forward = head(hidden_states)``, ``sample`` via :func:`ancestral_sample`."""
+class AncestralSampling:
+    """Mixin for ``nn.Module`` models: ``sample`` via :func:`ancestral_sample`.
 
-    config: SequenceConfig
-    head: nn.Linear
+    Subclasses set ``vocab_size`` and ``max_length`` and define ``_start_state``,
+    ``_step`` (see :func:`ancestral_sample`) and ``_sample_device``.
+    """
 
-    def __init__(self, config: SequenceConfig) -> None:
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.vocab_size = int(config.vocab_size)
-        self.max_length = int(config.max_length)
+    vocab_size: int
+    max_length: int
 
-    def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def _sample_device(self) -> torch.device:  # pragma: no cover
         raise NotImplementedError
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Next-token logits ``[B, T, V]`` for ``tokens`` ``[B, T]``."""
-        return self.head(self.hidden_states(tokens))
 
     def _start_state(self, batch: int) -> Any:  # pragma: no cover
         raise NotImplementedError
@@ -224,14 +218,13 @@ class SequenceModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            device = next(self.parameters()).device
             return ancestral_sample(
                 self._start_state,
                 self._step,
                 n=n,
                 vocab_size=self.vocab_size,
                 max_length=self.max_length,
-                device=device,
+                device=self._sample_device(),
                 generator=generator,
                 temperature=temperature,
                 top_k=top_k,
@@ -240,6 +233,30 @@ class SequenceModel(nn.Module):
             )
         finally:
             self.train(was_training)
+
+
+class SequenceModel(AncestralSampling, nn.Module):
+    """Base class: ``forward = head(hidden_states)``, ``sample`` via :func:`ancestral_sample`."""
+
+    config: SequenceConfig
+    head: nn.Linear
+
+    def __init__(self, config: SequenceConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.vocab_size = int(config.vocab_size)
+        self.max_length = int(config.max_length)
+
+    def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token logits ``[B, T, V]`` for ``tokens`` ``[B, T]``."""
+        return self.head(self.hidden_states(tokens))
+
+    def _sample_device(self) -> torch.device:
+        return next(self.parameters()).device
 
 
 # ----------------------------------------------------------------------------- LSTM

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.sequence.model import ancestral_sample
-from envs.polytopes.tokens import PAD_ID, Tokenizer
+from agents.sequence.model import AncestralSampling
+from envs.polytopes.tokens import PAD_ID
 
 __all__ = ["NGramModel"]
 
 
-class NGramModel(nn.Module):
+class NGramModel(AncestralSampling, nn.Module):
     """Histogram of next tokens given the previous ``n`` tokens, with suffix back-off."""
 
     def __init__(self, vocab_size: int, max_length: int, n: int = 10) -> None:
@@ -183,43 +183,19 @@ class NGramModel(nn.Module):
             logits = np.log(counts / counts.sum(axis=-1, keepdims=True))
         return torch.from_numpy(logits).float().to(tokens.device)
 
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        generator: torch.Generator,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        grammar: Tokenizer | None = None,
-        batch_size: int = 256,
-    ) -> torch.Tensor:
-        """``n`` samples ``LongTensor[n, max_length]``, batched, same rules as the others."""
-        v, top = self.vocab_size, self.vocab_size ** (self.n - 1)
+    # ``sample`` comes from AncestralSampling; the state is the context key.
+    def _sample_device(self) -> torch.device:
+        return torch.device("cpu")
 
-        def start(batch: int) -> np.ndarray:
-            return np.zeros(batch, dtype=np.int64)
+    def _start_state(self, batch: int) -> np.ndarray:
+        return np.zeros(batch, dtype=np.int64)
 
-        def step(
-            token: torch.Tensor, key: np.ndarray, position: int, mask: torch.Tensor | None
-        ) -> tuple[torch.Tensor, np.ndarray]:
-            key = key // v + token.cpu().numpy() * top
-            allowed = mask.cpu().numpy() if mask is not None else None
-            counts = self.histograms(key, allowed)
-            with np.errstate(divide="ignore"):
-                logits = torch.from_numpy(np.log(counts)).float()
-            return logits, key
-
-        return ancestral_sample(
-            start,
-            step,
-            n=n,
-            vocab_size=self.vocab_size,
-            max_length=self.max_length,
-            device=torch.device("cpu"),
-            generator=generator,
-            temperature=temperature,
-            top_k=top_k,
-            grammar=grammar,
-            batch_size=batch_size,
-        )
+    def _step(
+        self, token: torch.Tensor, key: np.ndarray, position: int, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        key = key // self.vocab_size + token.cpu().numpy() * self.vocab_size ** (self.n - 1)
+        allowed = mask.cpu().numpy() if mask is not None else None
+        counts = self.histograms(key, allowed)
+        with np.errstate(divide="ignore"):
+            logits = torch.from_numpy(np.log(counts)).float()
+        return logits, key

@@ -50,8 +50,7 @@ from tqdm import tqdm
 
 from envs.cli import UsageError, run_cli
 from envs.polytopes import identify, tokens
-from envs.polytopes.batch import check_many
-from envs.polytopes.check import add_limit_arguments, limits_from_args, read_blocks, read_text
+from envs.polytopes.check import add_limit_arguments, check_file
 from envs.polytopes.properties import ALL_PROPERTIES, PropertyReport
 
 _T123 = ("all", "compact", "lattice", "smooth", "normal", "copy", "permutation")
@@ -234,15 +233,7 @@ def _index(args: argparse.Namespace) -> tuple[identify.DatasetIndex | None, str 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Check and identify every sample; write CSV, JSON and per-sample JSONL."""
-    blocks = read_blocks(read_text(args.samples))
-    reports = check_many(
-        blocks,
-        args.representation,
-        workers=args.workers,
-        progress=not args.no_progress,
-        normality=args.normality,
-        limits=limits_from_args(args),
-    )
+    blocks, reports = check_file(args.samples, args)
     for report in reports:
         if report.parseable and report.dimension != args.d:
             report.parseable = False

@@ -18,7 +18,12 @@ from collections.abc import Sequence
 
 from envs.cli import UsageError, run_cli
 from envs.polytopes.batch import check_many, summarize
-from envs.polytopes.properties import ENUMERATION_TIME_LIMIT, NORMALITY_TIME_LIMIT, Limits
+from envs.polytopes.properties import (
+    ENUMERATION_TIME_LIMIT,
+    NORMALITY_TIME_LIMIT,
+    Limits,
+    PropertyReport,
+)
 
 
 def read_blocks(text: str) -> list[str]:
@@ -92,6 +97,24 @@ def read_text(path: str) -> str:
         raise UsageError(f"{path}: cannot read: {error}") from None
 
 
+def check_file(path: str, args: argparse.Namespace) -> tuple[list[str], list[PropertyReport]]:
+    """The blocks of ``path`` (``-``: stdin) and their reports.
+
+    ``args`` holds ``representation``, ``workers``, ``no_progress`` and the options of
+    :func:`add_limit_arguments`.
+    """
+    blocks = read_blocks(read_text(path))
+    reports = check_many(
+        blocks,
+        args.representation,
+        workers=args.workers,
+        progress=not args.no_progress,
+        normality=args.normality,
+        limits=limits_from_args(args),
+    )
+    return blocks, reports
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m envs.polytopes.check",
@@ -109,15 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    blocks = read_blocks(read_text(args.file))
-    reports = check_many(
-        blocks,
-        args.representation,
-        workers=args.workers,
-        progress=not args.no_progress,
-        normality=args.normality,
-        limits=limits_from_args(args),
-    )
+    _, reports = check_file(args.file, args)
     for block_number, report in enumerate(reports):
         record = {"block": block_number, **report.to_dict()}
         print(json.dumps(record))

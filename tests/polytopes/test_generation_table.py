@@ -10,18 +10,6 @@ import pytest
 from baselines.polytopes import generation_table
 from envs.polytopes import dataset
 
-FIGURE_1_LEFT = """-1 0 0 0 0 0 0 0
-0 0 0 0 0 0 0 -1
-0 -1 0 0 0 0 0 0
-0 0 0 0 -1 0 0 0
-0 0 0 0 -1 1 0 1
-0 0 0 0 0 -1 0 0
-0 0 -1 0 0 0 0 0
-0 0 0 -1 0 0 0 0
-0 0 0 0 0 0 -1 0
-1 1 1 1 0 -4 1 1
-0 0 0 0 1 0 0 -1"""  # the paper's Figure 1 (left), smooth reflexive, d = 8
-
 
 def _block(rows: np.ndarray | list) -> str:
     return "\n".join(" ".join(str(int(v)) for v in row) for row in rows)
@@ -101,12 +89,14 @@ def test_counts_on_hand_made_file(tmp_path) -> None:
     assert (tmp_path / "out" / "samples.csv").read_text().startswith("table,quantity,count")
 
 
-def test_missing_dataset_is_reported_not_fatal(tmp_path, monkeypatch, capsys) -> None:
+def test_missing_dataset_is_reported_not_fatal(
+    tmp_path, monkeypatch, capsys, figure_1_left
+) -> None:
     monkeypatch.setenv("POLYGYM_POLYTOPE_CACHE", str(tmp_path / "empty-cache"))
     cube = np.vstack([np.eye(8, dtype=np.int64), -np.eye(8, dtype=np.int64)])
     # Exact normality of the paper's Figure 1 polytope takes ~40 s: past a 1 s limit it is
     # unknown, and so is "all" (not False).
-    text = _block(cube) + "\n\n" + FIGURE_1_LEFT
+    text = _block(cube) + "\n\n" + figure_1_left
     argv = ("--paper", "lstm2", "--normality", "exact", "--time-limit", "1")
     result = _run(tmp_path, *argv, d=8, text=text)
     assert result["identification"].startswith("not identified: d=8 dataset not built")

@@ -12,6 +12,18 @@ from envs.polytopes.check import main, read_blocks
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _run_check(*argv: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    """``python -m envs.polytopes.check *argv`` from the repository root (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", "envs.polytopes.check", *argv],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        **kwargs,
+    )
+
+
 def test_read_blocks() -> None:
     assert read_blocks("1 0\n0 1\n\n\n2 3\n  \n4") == ["1 0\n0 1", "2 3", "4"]
     assert read_blocks("\n\n") == []
@@ -36,23 +48,8 @@ def test_cli_json_lines(tmp_path, capsys) -> None:
 def test_cli_subprocess_vertices(tmp_path) -> None:
     path = tmp_path / "v.txt"
     path.write_text("1 0\n0 1\n-1 -1\n\n1 0\n1 1\n0 1\n-1 0\n-1 -1\n0 -1\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "envs.polytopes.check",
-            str(path),
-            "--representation",
-            "vertices",
-            "--no-progress",
-            "--workers",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=True,
+    result = _run_check(
+        str(path), "--representation", "vertices", "--no-progress", "--workers", "2", check=True
     )
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["smooth"] for r in records] == [False, True]
@@ -76,54 +73,18 @@ def test_cli_unknown_normality_is_null(tmp_path, capsys) -> None:
 
 def test_cli_usage_errors(tmp_path) -> None:
     for argv in ([str(tmp_path / "missing.txt")], ["-", "--time-limit", "soon"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "envs.polytopes.check", *argv],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=120,
-            input="",
-        )
+        result = _run_check(*argv, input="")
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr
-    assert (
-        "missing.txt"
-        in subprocess.run(
-            [sys.executable, "-m", "envs.polytopes.check", str(tmp_path / "missing.txt")],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=120,
-        ).stderr.splitlines()[-1]
-    )
+    assert "missing.txt" in _run_check(str(tmp_path / "missing.txt")).stderr.splitlines()[-1]
 
 
-FIGURE_1_LEFT = """-1 0 0 0 0 0 0 0
-0 0 0 0 0 0 0 -1
-0 -1 0 0 0 0 0 0
-0 0 0 0 -1 0 0 0
-0 0 0 0 -1 1 0 1
-0 0 0 0 0 -1 0 0
-0 0 -1 0 0 0 0 0
-0 0 0 -1 0 0 0 0
-0 0 0 0 0 0 -1 0
-1 1 1 1 0 -4 1 1
-0 0 0 0 1 0 0 -1"""  # the paper's Figure 1 (left): exact normality takes 40-120 s
-
-
-def test_cli_time_limit_in_pool_workers(tmp_path) -> None:
+def test_cli_time_limit_in_pool_workers(tmp_path, figure_1_left) -> None:
     path = tmp_path / "m.txt"
     hexagon = "0 1\n0 -1\n-1 0\n1 0\n1 -1\n-1 1"
-    path.write_text("\n\n".join([FIGURE_1_LEFT, hexagon, FIGURE_1_LEFT, hexagon]) + "\n")
-    command = [sys.executable, "-m", "envs.polytopes.check", str(path), "--no-progress"]
-    result = subprocess.run(
-        [*command, "--workers", "2", "--normality", "exact", "--time-limit", "1", "--summary"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=True,
-    )
+    path.write_text("\n\n".join([figure_1_left, hexagon, figure_1_left, hexagon]) + "\n")
+    argv = ("--workers", "2", "--normality", "exact", "--time-limit", "1", "--summary")
+    result = _run_check(str(path), "--no-progress", *argv, check=True)
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["all"] for r in records] == [None, True, None, True]
     assert "time limit 1s exceeded" in records[0]["reason"]

@@ -23,19 +23,6 @@ from envs.polytopes.properties import (
 
 HEXAGON = "0 1\n0 -1\n-1 0\n1 0\n1 -1\n-1 1"  # paper Appendix A, Example 1
 
-FIGURE_1_LEFT = """-1 0 0 0 0 0 0 0
-0 0 0 0 0 0 0 -1
-0 -1 0 0 0 0 0 0
-0 0 0 0 -1 0 0 0
-0 0 0 0 -1 1 0 1
-0 0 0 0 0 -1 0 0
-0 0 -1 0 0 0 0 0
-0 0 0 -1 0 0 0 0
-0 0 0 0 0 0 -1 0
-1 1 1 1 0 -4 1 1
-0 0 0 0 1 0 0 -1"""
-FIGURE_1_RIGHT = FIGURE_1_LEFT[: FIGURE_1_LEFT.rindex("\n")] + "\n0 0 0 0 1 0 1 -1"
-
 APPENDIX_B_HYPERPLANE = """0 0 0 0 0 0 1
 0 0 0 0 0 0 -1
 -1 0 0 0 0 0 0
@@ -73,15 +60,15 @@ def test_paper_hexagon() -> None:
     assert check_vertices(vertices).all
 
 
-def test_paper_figure_1() -> None:
-    left = check_hyperplane(FIGURE_1_LEFT)  # default normality "auto"
+def test_paper_figure_1(figure_1_left, figure_1_right) -> None:
+    left = check_hyperplane(figure_1_left)  # default normality "auto"
     assert left.all is True and any("classification" in note for note in left.notes)
     # Exact normality of this 8-d polytope takes 40-120 s: past the limit it is unknown,
     # and so is "all" (unknown is not "no").
-    exact = check_hyperplane(FIGURE_1_LEFT, normality="exact", time_limit=1.0)
+    exact = check_hyperplane(figure_1_left, normality="exact", time_limit=1.0)
     assert exact.normal is None and exact.all is None and exact.smooth is True
     assert "time limit 1s exceeded" in exact.reason and exact.to_dict()["all"] is None
-    right = check_hyperplane(FIGURE_1_RIGHT)
+    right = check_hyperplane(figure_1_right)
     # "It still defines a compact polytope, but it no longer has any of the properties
     # reflexive, smooth, normal, nor being a lattice polytope."
     assert _flags(right) == (True, False, False, False, False)
@@ -89,9 +76,9 @@ def test_paper_figure_1() -> None:
 
 
 @pytest.mark.slow
-def test_paper_figure_1_exact_normality() -> None:
+def test_paper_figure_1_exact_normality(figure_1_left) -> None:
     # Measured: 121 s on 2 loaded cores (about 40 s unloaded).
-    exact = check_hyperplane(FIGURE_1_LEFT, normality="exact", time_limit=None)
+    exact = check_hyperplane(figure_1_left, normality="exact", time_limit=None)
     assert exact.normal is True and exact.all is True
 
 
@@ -386,8 +373,8 @@ def test_specific_bad_inputs() -> None:
     assert check_hyperplane(too_many, limits=Limits(max_rows=50)).parseable
 
 
-def test_batch_matches_serial_and_summary() -> None:
-    matrices = dataset.load(4)[:20] + [FIGURE_1_RIGHT, [[1, 0], [0, 1]], "garbage"]
+def test_batch_matches_serial_and_summary(figure_1_right) -> None:
+    matrices = dataset.load(4)[:20] + [figure_1_right, [[1, 0], [0, 1]], "garbage"]
     serial = [check_hyperplane(m) for m in matrices]
     parallel = check_many(matrices, workers=2, chunk_size=4, progress=False)
     assert [r.to_dict() for r in serial] == [r.to_dict() for r in parallel]
