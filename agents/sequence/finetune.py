@@ -64,6 +64,7 @@ class FinetuneArgs:
     clip: float = 0.2
     kl_coef: float = 0.05
     novelty_bonus: float = 0.5
+    redundancy_penalty: float = 0.0  # env reward term for repeated / non-facet rows
     known: str = "half_a"  # known classes for the novelty bonus (env option)
     temperature: float = 1.0
     max_minutes: float | None = None
@@ -101,7 +102,10 @@ def make_env(tokenizer: Tokenizer, encoding: dict[str, Any], args: FinetuneArgs)
         seed_split=int(encoding.get("split_seed", 0)),
         encoding_seed=int(encoding.get("encoding_seed", 0)),
         known=args.known,
-        reward={"novelty_bonus": float(args.novelty_bonus)},
+        reward={
+            "novelty_bonus": float(args.novelty_bonus),
+            "redundancy_penalty": float(args.redundancy_penalty),
+        },
     ).unwrapped
 
 

@@ -14,6 +14,9 @@ credit. Terms (all configurable in :class:`RewardConfig`):
 * **novelty**: ``novelty_bonus`` (default 0.5; 0 disables) for a *success* (report.all,
   or the target predicate when a target is given) whose lattice class is neither in the
   known set nor produced before in this environment's run (:class:`NoveltyTracker`).
+* **redundancy**: ``-redundancy_penalty`` (default 0) when the matrix repeats a row or has
+  a row that defines no facet (``report.irredundant is False``): the polytope is the same,
+  but the matrix is not the irredundant hyperplane description the dataset uses.
 * a masked action ends the episode with ``-masked_action_penalty`` (default 0).
 """
 
@@ -79,14 +82,17 @@ class RewardConfig:
     keep_properties: bool = False
     novelty_bonus: float = 0.5
     masked_action_penalty: float = 0.0
+    redundancy_penalty: float = 0.0  # subtracted when rows repeat or do not define facets
 
     def __post_init__(self) -> None:
-        for name in ("target_bonus", "novelty_bonus", "masked_action_penalty"):
+        for name in ("target_bonus", "novelty_bonus", "masked_action_penalty", "redundancy_penalty"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value != value:
                 raise ValueError(f"RewardConfig.{name} must be a number, got {value!r}")
-        if self.novelty_bonus < 0 or self.masked_action_penalty < 0:
-            raise ValueError("novelty_bonus and masked_action_penalty must be >= 0")
+        if self.novelty_bonus < 0 or self.masked_action_penalty < 0 or self.redundancy_penalty < 0:
+            raise ValueError(
+                "novelty_bonus, masked_action_penalty and redundancy_penalty must be >= 0"
+            )
         if self.property_weights is not None:
             known = set(PROPERTIES["hyperplane"])
             unknown = set(self.property_weights) - known
@@ -157,6 +163,8 @@ def property_terms(
             terms[name] = weight if getattr(report, name) is True else 0.0
     if target is not None:
         terms["target"] = config.target_bonus if target(report) is True else 0.0
+    if config.redundancy_penalty and report.irredundant is False:
+        terms["redundancy"] = -config.redundancy_penalty
     return terms
 
 

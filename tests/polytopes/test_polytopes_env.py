@@ -133,6 +133,18 @@ def test_replay_of_training_sequence_is_an_exact_copy() -> None:
     assert info["identification"]["repeated_rows"] == 1
 
 
+def test_redundancy_penalty_for_repeated_rows() -> None:
+    env = PolytopeGenEnv(d=5, known=None, reward={"novelty_bonus": 0.0, "redundancy_penalty": 0.5})
+    rows = tokens.prepare(dataset.load_data(5).rows[7], index=7)
+    reward, _, _, info = play(env, env.tokenizer.encode(rows))
+    assert reward == pytest.approx(1.0) and "redundancy" not in info["reward_terms"]
+    reward, _, _, info = play(env, env.tokenizer.encode(np.concatenate([rows, rows[:1]])))
+    assert info["report"]["all"] and info["report"]["irredundant"] is False
+    assert reward == pytest.approx(0.5) and info["reward_terms"]["redundancy"] == -0.5
+    with pytest.raises(ValueError, match="redundancy_penalty"):
+        PolytopeGenEnv(d=5, known=None, reward={"redundancy_penalty": -1.0})
+
+
 @pytest.mark.parametrize(
     "options",
     [
