@@ -21,8 +21,8 @@ Two methods, both starting from a language model trained by ``agents/train_seque
 ``python -m agents.sequence.finetune --checkpoint CKPT --out DIR [--method ppo]
 [--override key=value ...] [--resume]`` writes ``DIR/checkpoint.pt`` (resumable, each
 iteration), ``DIR/model.pt`` (export for :mod:`agents.sequence.sample`) and
-``DIR/log.csv`` (per iteration: mean reward, valid share, distinct valid classes,
-novel classes, KL).
+``DIR/log.csv`` (per iteration: mean reward, correct samples, distinct correct classes,
+novel classes, samples kept (PatternBoost), gradient updates so far, KL).
 """
 
 from __future__ import annotations
@@ -294,6 +294,7 @@ def finetune(
         novel = [bool(i.get("novel")) for i in infos]
         model.train()
         kl = 0.0
+        keep: list[int] = []
         if args.method == "ppo":
             masks = grammar_masks(tokenizer, sequences)
             advantages = torch.tensor(
@@ -319,6 +320,8 @@ def finetune(
             "batch": len(sequences),
             "distinct_valid_classes": len(set(valid)),
             "novel": int(sum(novel)),
+            "kept": len(keep),
+            "updates": _adam_steps(optimizer),
             "kl": round(kl, 6),
             "minutes": round((time.monotonic() - began) / 60, 3),
         }
@@ -343,6 +346,12 @@ def finetune(
     export = out / "model.pt"
     _export(model, info, args, export)
     return export
+
+
+def _adam_steps(optimizer: torch.optim.Optimizer) -> int:
+    """Gradient updates taken so far (Adam's step count)."""
+    states = list(optimizer.state.values())
+    return int(states[0]["step"]) if states else 0
 
 
 def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
