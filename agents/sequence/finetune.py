@@ -65,7 +65,7 @@ class FinetuneArgs:
     kl_coef: float = 0.05
     novelty_bonus: float = 0.5
     redundancy_penalty: float = 0.0  # env reward term for repeated / non-facet rows
-    known: str = "half_a"  # known classes for the novelty bonus (env option)
+    known: str | None = "half_a"  # known classes for the novelty bonus (env option; None: none)
     temperature: float = 1.0
     max_minutes: float | None = None
     num_threads: int = 1
@@ -272,6 +272,7 @@ def finetune(
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     start, log_rows, kept_keys = 0, [], set()
+    produced: list[bytes] = []  # the env's novelty memory (classes produced so far)
     if resume:
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model_state"])
@@ -279,8 +280,15 @@ def finetune(
         generator.set_state(state["generator"])
         set_rng_state(state["rng"])
         start, log_rows, kept_keys = state["iteration"], state["log"], set(state["kept_keys"])
+        if "produced" not in state:
+            raise UsageError(
+                f"{state_path} predates the saved novelty memory: a resume would pay the "
+                "novelty bonus again for every class; start a new run"
+            )
+        produced = list(state["produced"])
     env = make_env(tokenizer, info["encoding"], args)
     env.reset(seed=args.seed)
+    env.novelty.seen.update(produced)
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     bar = tqdm(range(start, args.iterations), desc=f"finetune[{args.method}]", disable=quiet)
@@ -336,6 +344,7 @@ def finetune(
                 "iteration": iteration + 1,
                 "log": log_rows,
                 "kept_keys": sorted(kept_keys),
+                "produced": sorted(env.novelty.seen),
                 "args": dataclasses.asdict(args),
             },
             state_path,
@@ -355,8 +364,9 @@ def _adam_steps(optimizer: torch.optim.Optimizer) -> int:
 
 
 def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    names = list(dict.fromkeys(key for row in rows for key in row))  # older logs lack columns
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=names, restval="")
         writer.writeheader()
         writer.writerows(rows)
 

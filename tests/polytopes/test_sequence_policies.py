@@ -14,6 +14,7 @@ import envs  # noqa: F401
 from agents.sequence.finetune import FinetuneArgs, finetune, grammar_masks, token_logprobs
 from agents.sequence.model import CHECKPOINT_FORMAT, build_model, load_model, tokenizer_to_dict
 from agents.sequence.policies import SequencePolicy, load_pretrained, policy_kwargs_for
+from envs.cli import UsageError
 from envs.polytopes import dataset, tokens
 
 D = 4
@@ -114,17 +115,23 @@ def test_masked_logprobs_sum_to_sequence_probability(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", ["ppo", "patternboost"])
 def test_finetune_runs_checkpoints_and_resumes(tmp_path: Path, method: str) -> None:
     path = _export(tmp_path, "transformer")
-    args = FinetuneArgs(method=method, iterations=2, batch=8, minibatch=4, known="all",
+    args = FinetuneArgs(method=method, iterations=2, batch=8, minibatch=4, known=None,
                         keep_known=True)
     finetune(path, tmp_path / "run", args, quiet=True)
     straight = load_model(tmp_path / "run" / "model.pt")[0].state_dict()
-    args_one = FinetuneArgs(method=method, iterations=1, batch=8, minibatch=4, known="all",
+    args_one = FinetuneArgs(method=method, iterations=1, batch=8, minibatch=4, known=None,
                             keep_known=True)
     finetune(path, tmp_path / "resumed", args_one, quiet=True)
     finetune(path, tmp_path / "resumed", args, resume=True, quiet=True)
     resumed = load_model(tmp_path / "resumed" / "model.pt")[0].state_dict()
     for name, value in straight.items():
         assert torch.equal(value, resumed[name]), name
+    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
+    assert "produced" in state  # the env's novelty memory survives a resume
+    del state["produced"]
+    torch.save(state, tmp_path / "resumed" / "checkpoint.pt")
+    with pytest.raises(UsageError, match="novelty memory"):
+        finetune(path, tmp_path / "resumed", args, resume=True, quiet=True)
     log = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert len(log) == 3 and log[0].startswith("iteration,mean_reward,valid")
     assert np.isfinite(float(log[-1].split(",")[1]))
