@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="run directory")
     parser.add_argument("--config", default=None, help="YAML of FinetuneArgs keys")
     parser.add_argument("--method", choices=METHODS, default=None)
-    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--override", action="extend", nargs="+", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", action="store_true")
     options = parser.parse_args(argv)
     if not Path(options.checkpoint).is_file():
