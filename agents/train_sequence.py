@@ -70,7 +70,7 @@ from agents.sequence.model import (
     count_parameters,
     tokenizer_to_dict,
 )
-from envs.cli import UsageError, run_cli
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.tokens import EMBEDDINGS, PAD_ID, REPRESENTATIONS, ROW_ORDERS
 
 CHECKPOINT = "checkpoint.pt"
@@ -596,13 +596,8 @@ def train(args: SequenceTrainArgs, resume: bool = False, quiet: bool = False) ->
 # ----------------------------------------------------------------------------- CLI
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _Parser(
+    parser = UsageParser(
         prog="python agents/train_sequence.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

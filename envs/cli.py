@@ -12,21 +12,32 @@ stderr, ``error: <what is wrong>``, and exit status 2, with no traceback; ``--de
 
     if __name__ == "__main__":
         run_cli(main)
+
+Build the parser with :class:`UsageParser` so that argparse's own errors (unknown option,
+bad value) are reported the same way.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
 
-__all__ = ["UsageError", "run_cli", "EXIT_USAGE"]
+__all__ = ["UsageError", "UsageParser", "run_cli", "EXIT_USAGE"]
 
 EXIT_USAGE = 2
 
 
 class UsageError(Exception):
     """Bad input to a command-line tool; its message is the one line shown."""
+
+
+class UsageParser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are :class:`UsageError` (one line via :func:`run_cli`)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
 
 
 def run_cli(

@@ -27,7 +27,6 @@ novel classes, samples kept (PatternBoost), gradient updates so far, KL).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import time
@@ -43,7 +42,7 @@ from tqdm import tqdm
 
 from agents.common import atomic_torch_save, load_dataclass_config, rng_state, set_rng_state
 from agents.sequence.model import CHECKPOINT_FORMAT, build_model, load_model
-from envs.cli import UsageError, run_cli
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.grammar import advance, batch_masks
 from envs.polytopes.tokens import PAD_ID, Tokenizer
 
@@ -372,7 +371,7 @@ def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = UsageParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="pretrained model (.pt)")
     parser.add_argument("--out", required=True, help="run directory")
     parser.add_argument("--config", default=None, help="YAML of FinetuneArgs keys")

@@ -27,7 +27,7 @@ import torch
 
 from agents.common import select_device
 from agents.sequence.model import load_model
-from envs.cli import UsageError, run_cli
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.tokens import ParseError, Tokenizer
 
 __all__ = ["format_samples", "main"]
@@ -50,13 +50,8 @@ def format_samples(tokens: np.ndarray, tokenizer: Tokenizer) -> tuple[str, int]:
     return "\n\n".join(blocks) + ("\n" if blocks else ""), decoded
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _Parser(
+    parser = UsageParser(
         prog="python -m agents.sequence.sample",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

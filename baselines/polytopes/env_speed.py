@@ -14,7 +14,6 @@ Prints a table and writes JSON (and a CSV next to it).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import dataset, tokens
 from envs.polytopes.env import PolytopeGenEnv, dataset_index
 
@@ -139,20 +139,28 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(f"{what:<40} {'':>9} {'':>11} {'':>7} {row['ms_per_identification']:>12}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = UsageParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--identify-n", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dims", type=int, nargs="*", default=[7, 8])
     parser.add_argument("--out", default="results/polytopes/env_speed.json")
     args = parser.parse_args(argv)
+    if args.episodes < 1 or args.identify_n < 0:
+        raise UsageError("--episodes must be >= 1 and --identify-n >= 0")
+    measured = sorted({config["d"] for _, config in CONFIGS})
+    if not set(args.dims) <= set(measured):
+        raise UsageError(f"--dims: measured dimensions are {measured}, got {args.dims}")
     rows: list[dict[str, Any]] = []
-    for policy, config in CONFIGS:
-        if config["d"] in args.dims:
-            rows.append(run_env(policy, config, args.episodes, args.seed))
-    if 7 in args.dims and args.identify_n > 0:
-        rows.extend(run_identify(7, args.identify_n, args.seed))
+    try:
+        for policy, config in CONFIGS:
+            if config["d"] in args.dims:
+                rows.append(run_env(policy, config, args.episodes, args.seed))
+        if 7 in args.dims and args.identify_n > 0:
+            rows.extend(run_identify(7, args.identify_n, args.seed))
+    except ValueError as error:  # e.g. the d = 7 dataset is not built
+        raise UsageError(str(error)) from None
     print_table(rows)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {out} and {out.with_suffix('.csv')}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

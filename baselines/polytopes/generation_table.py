@@ -48,7 +48,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from envs.cli import UsageError, run_cli
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import identify, tokens
 from envs.polytopes.check import add_limit_arguments, check_file
 from envs.polytopes.properties import ALL_PROPERTIES, PropertyReport
@@ -291,7 +291,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="python -m baselines.polytopes.generation_table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from envs.cli import UsageError, run_cli
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.properties import (
     ENUMERATION_TIME_LIMIT,
@@ -116,7 +116,7 @@ def check_file(path: str, args: argparse.Namespace) -> tuple[list[str], list[Pro
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="python -m envs.polytopes.check",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

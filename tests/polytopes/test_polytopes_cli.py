@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from envs.polytopes.check import main, read_blocks
 
@@ -91,3 +94,24 @@ def test_cli_time_limit_in_pool_workers(tmp_path, figure_1_left) -> None:
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary["all"] == 2 and summary["all_unknown"] == 2
     assert summary["unknown"]["normal"] == 2
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("envs.polytopes.check", ["--workers", "abc", "-"]),
+        ("baselines.polytopes.generation_table", ["--d", "x"]),
+        ("baselines.polytopes.env_speed", ["--dims", "9"]),
+        ("baselines.polytopes.env_speed", ["--bogus"]),
+        ("agents.sequence.finetune", ["--checkpoint", "x", "--out", "y", "--bogus"]),
+        ("agents.sequence.sample", ["--n", "abc"]),
+    ],
+)
+def test_argparse_errors_are_one_line_and_exit_2(module: str, argv: list[str], capsys) -> None:
+    from envs.cli import run_cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(importlib.import_module(module).main, argv)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
