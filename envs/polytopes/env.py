@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -63,21 +61,6 @@ def _known_keys(d: int, seed: int, split: str, cache_dir: str | None) -> frozens
     return frozenset(bytes(key) for key in keys)
 
 
-def _checker_kwargs(function: Any, time_limit: float | None) -> dict[str, Any]:
-    """Pass the time limit under whatever name the checker accepts (if any)."""
-    if time_limit is None:
-        return {}
-    parameters = inspect.signature(function).parameters
-    for name in ("time_limit", "time_limit_s", "timeout"):
-        if name in parameters:
-            return {name: time_limit}
-    warnings.warn(
-        f"{function.__name__} accepts no time limit: check_time_limit={time_limit} is ignored",
-        stacklevel=3,
-    )
-    return {}
-
-
 class PolytopeGenEnv(gym.Env):
     """Write the matrix of a polytope one token at a time; reward its properties.
 
@@ -133,7 +116,7 @@ class PolytopeGenEnv(gym.Env):
     - ``known``: "half_a" (default) / "half_b" of ``seed_split``, "all", None (nothing
       known) or an iterable of lattice keys (bytes or hex).
     - ``identify`` (True), ``seed_split`` (0), ``normality`` ("auto"),
-      ``check_time_limit`` (None: passed to the checker if it accepts a time limit),
+      ``check_time_limit`` (None: the checker's default, 60 s for exact normality),
       ``cache_dir`` (dataset cache), ``render_mode`` (None | "ansi").
     """
 
@@ -251,7 +234,9 @@ class PolytopeGenEnv(gym.Env):
             if representation == "hyperplane"
             else properties.check_vertices
         )
-        self._checker_kwargs = _checker_kwargs(self._checker, check_time_limit)
+        self._checker_kwargs: dict[str, Any] = (
+            {} if check_time_limit is None else {"time_limit": float(check_time_limit)}
+        )
         vocab = self.tokenizer.vocab_size
         self.action_space = spaces.Discrete(vocab)
         self.observation_space = spaces.Dict(

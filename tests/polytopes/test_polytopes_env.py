@@ -320,14 +320,19 @@ def test_maskable_ppo_smoke() -> None:
     assert env.action_masks()[int(action)]
 
 
-def test_check_time_limit_is_passed_when_supported() -> None:
-    from envs.polytopes.env import _checker_kwargs
+def test_check_time_limit_reaches_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from envs.polytopes import properties
 
-    def with_limit(data: Any, *, normality: str = "auto", time_limit: float = 1.0) -> None: ...
+    seen: list[dict[str, Any]] = []
+    real = properties.check_hyperplane
 
-    def without(data: Any, *, normality: str = "auto") -> None: ...
+    def recording(data: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return real(data, **kwargs)
 
-    assert _checker_kwargs(with_limit, 2.5) == {"time_limit": 2.5}
-    assert _checker_kwargs(with_limit, None) == {}
-    with pytest.warns(UserWarning, match="ignored"):
-        assert _checker_kwargs(without, 2.5) == {}
+    monkeypatch.setattr(properties, "check_hyperplane", recording)
+    rows = tokens.prepare(dataset.load_data(4).rows[3], index=3)
+    for limit, expected in ((2.5, {"time_limit": 2.5}), (None, {})):
+        env = PolytopeGenEnv(d=4, known=None, check_time_limit=limit)
+        play(env, env.tokenizer.encode(rows))
+        assert {k: v for k, v in seen[-1].items() if k != "normality"} == expected
