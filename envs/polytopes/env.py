@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.polytopes import dataset, grammar, normal_form, properties, tokens
+from envs.polytopes import grammar, normal_form, properties, tokens
 from envs.polytopes.identify import DatasetIndex, Identification, irredundant
 from envs.polytopes.properties import ParseError, PropertyReport
 from envs.polytopes.reward import (
@@ -54,11 +54,9 @@ def dataset_index(
 @lru_cache(maxsize=16)
 def _known_keys(d: int, seed: int, split: str, cache_dir: str | None) -> frozenset[bytes]:
     """Lattice keys of the dataset (``"all"``) or of one half for ``seed``."""
-    keys = dataset.load_data(d, cache_dir=cache_dir).keys
-    if split != "all":
-        half_a, half_b = dataset.split_indices(len(keys), seed)
-        keys = keys[half_a if split == "half_a" else half_b]
-    return frozenset(bytes(key) for key in keys)
+    # The halves and keys do not depend on the encoding: any cached index serves.
+    index = dataset_index(d, seed, "special", "stored", 0, "hyperplane", cache_dir)
+    return frozenset(index.keys(None if split == "all" else split))
 
 
 class PolytopeGenEnv(gym.Env):
