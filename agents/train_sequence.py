@@ -63,11 +63,11 @@ from agents.sequence.data import (
     sequence_lengths,
 )
 from agents.sequence.model import (
-    CHECKPOINT_FORMAT,
     KINDS,
     SequenceConfig,
     build_model,
     count_parameters,
+    model_payload,
     tokenizer_to_dict,
 )
 from envs.cli import UsageError, UsageParser, run_cli
@@ -297,15 +297,14 @@ def _payload(
     tokenizer = make_tokenizer(
         args.d, args.representation, line_numbers=args.line_numbers, max_tokens=args.max_tokens
     )
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "kind": kind,
-        "args": asdict(args),
-        "model_config": asdict(config),
-        "tokenizer": tokenizer_to_dict(tokenizer),
-        "encoding": args.encoding(),
-        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }
+    return model_payload(
+        model,
+        kind=kind,
+        model_config=asdict(config),
+        tokenizer=tokenizer_to_dict(tokenizer),
+        encoding=args.encoding(),
+        args=asdict(args),
+    )
 
 
 def save_export(

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from agents.common import atomic_torch_save, load_dataclass_config, rng_state, set_rng_state
-from agents.sequence.model import CHECKPOINT_FORMAT, build_model, load_model
+from agents.sequence.model import build_model, load_model, model_payload
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.grammar import advance, batch_masks
 from envs.polytopes.tokens import PAD_ID, Tokenizer
@@ -233,19 +233,16 @@ def cross_entropy_update(
 
 
 def _export(model: torch.nn.Module, info: dict[str, Any], args: FinetuneArgs, path: Path) -> None:
-    atomic_torch_save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "kind": info["model_config"]["kind"],
-            "model_config": info["model_config"],
-            "tokenizer": info["tokenizer"],
-            "encoding": info["encoding"],
-            "args": {**info.get("args", {}), "finetune": dataclasses.asdict(args)},
-            "progress": info.get("progress", {}),
-            "model_state": model.state_dict(),
-        },
-        path,
+    payload = model_payload(
+        model,
+        kind="model",
+        model_config=info["model_config"],
+        tokenizer=info["tokenizer"],
+        encoding=info["encoding"],
+        args={**info.get("args", {}), "finetune": dataclasses.asdict(args)},
     )
+    payload["progress"] = info.get("progress", {})
+    atomic_torch_save(payload, path)
 
 
 def finetune(

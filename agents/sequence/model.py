@@ -47,6 +47,7 @@ __all__ = [
     "TransformerModel",
     "build_model",
     "load_model",
+    "model_payload",
     "count_parameters",
     "ancestral_sample",
     "AncestralSampling",
@@ -451,6 +452,27 @@ def tokenizer_to_dict(tokenizer: Tokenizer) -> dict[str, Any]:
 def tokenizer_from_dict(options: dict[str, Any]) -> Tokenizer:
     """Inverse of :func:`tokenizer_to_dict`."""
     return Tokenizer(**options)
+
+
+def model_payload(
+    model: nn.Module,
+    *,
+    kind: str,
+    model_config: dict[str, Any],
+    tokenizer: dict[str, Any],
+    encoding: dict[str, Any],
+    args: dict[str, Any],
+) -> dict[str, Any]:
+    """The dict :func:`load_model` reads (``kind``: ``"model"`` export or ``"checkpoint"``)."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "kind": kind,
+        "args": args,
+        "model_config": model_config,
+        "tokenizer": tokenizer,
+        "encoding": encoding,
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
 
 
 def load_model(

@@ -12,7 +12,7 @@ from sb3_contrib import MaskablePPO
 
 import envs  # noqa: F401
 from agents.sequence.finetune import FinetuneArgs, finetune, grammar_masks, token_logprobs
-from agents.sequence.model import CHECKPOINT_FORMAT, build_model, load_model, tokenizer_to_dict
+from agents.sequence.model import build_model, load_model, model_payload, tokenizer_to_dict
 from agents.sequence.policies import SequencePolicy, load_pretrained, policy_kwargs_for
 from envs.cli import UsageError
 from envs.polytopes import dataset, tokens
@@ -35,17 +35,15 @@ def _export(tmp_path: Path, kind: str) -> Path:
     torch.manual_seed(0)
     model = build_model(_config(kind, tokenizer))
     path = tmp_path / f"{kind}.pt"
-    torch.save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "kind": kind,
-            "model_config": _config(kind, tokenizer),
-            "tokenizer": tokenizer_to_dict(tokenizer),
-            "encoding": {"embedding": "negated", "row_order": "shuffled", "encoding_seed": 0},
-            "model_state": model.state_dict(),
-        },
-        path,
+    payload = model_payload(
+        model,
+        kind="model",
+        model_config=_config(kind, tokenizer),
+        tokenizer=tokenizer_to_dict(tokenizer),
+        encoding={"embedding": "negated", "row_order": "shuffled", "encoding_seed": 0},
+        args={},
     )
+    torch.save(payload, path)
     return path
 
 
