@@ -172,7 +172,7 @@ def identification_rows(
         {
             "table": "added",
             "quantity": "correct samples with repeated rows",
-            "count": sum(getattr(ident, "repeated_rows", 0) > 0 for ident in identifications),
+            "count": sum(ident.repeated_rows > 0 for ident in identifications),
         }
     )
     if train_split is not None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from numbers import Integral
 from typing import Any
 
@@ -220,7 +220,7 @@ def _resolve_limits(limits: Limits | None, time_limit: float | None | object) ->
     """``limits`` with ``normality_time_limit`` replaced by ``time_limit`` when given."""
     limits = limits or Limits()
     if time_limit is not _DEFAULT:
-        limits = Limits(**{**vars(limits), "normality_time_limit": time_limit})
+        limits = replace(limits, normality_time_limit=time_limit)
     return limits
 
 
