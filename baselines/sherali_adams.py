@@ -39,8 +39,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
@@ -49,6 +49,7 @@ import highspy
 import numpy as np
 
 from baselines.common import BoundResult
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.highs import INF, LPError, new_highs, status_name
 from envs.polyproof.polynomial import Monomial, Polynomial
 from envs.polyproof.problem import Problem
@@ -761,8 +762,13 @@ def _load_problem(args: argparse.Namespace) -> Problem:
     return stable_set_from_graph(graph, with_optimum=args.alpha)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the bound as JSON; bad input raises :class:`UsageError` (see :mod:`envs.cli`).
+
+    A memory budget that is too small (exit 2) and an LP or certificate failure (exit 1)
+    are reported as JSON ``{"error": ..., "message": ...}`` on stdout.
+    """
+    parser = UsageParser(
         prog="python -m baselines.sherali_adams",
         description="Sherali-Adams level-l upper bound on alpha(G) with an exact proof.",
     )
@@ -778,8 +784,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alpha", action="store_true", help="also compute exact alpha(G)")
     parser.add_argument("--proof-out", help="save the proof as JSON (Proof.save)")
     args = parser.parse_args(argv)
+    if args.level < 1:
+        raise UsageError(f"--level must be >= 1, got {args.level}")
+    if args.random_n is not None and args.random_n < 1:
+        raise UsageError(f"--random-n must be >= 1, got {args.random_n}")
+    if args.memory_gib <= 0 or (args.time_limit is not None and args.time_limit <= 0):
+        raise UsageError("--memory-gib and --time-limit must be > 0")
     try:
         problem = _load_problem(args)
+    except OSError as exc:
+        raise UsageError(f"{args.dimacs}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a malformed DIMACS file (the message names file:line)
+        raise UsageError(str(exc)) from None
+    try:
         budget = args.memory_gib * GIB
         if args.count_only:
             est = count_generators(problem, args.level, budget)
@@ -822,4 +839,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

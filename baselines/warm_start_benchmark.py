@@ -22,15 +22,15 @@ All three bounds must agree (checked at every step).
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polyproof.graphs import random_graph, stable_set_from_graph
 from envs.polyproof.lp import BoundLP
 from envs.polyproof.session import ProofSession
@@ -145,8 +145,8 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = UsageParser(
         prog="python -m baselines.warm_start_benchmark",
         description="Per-step bound-LP time: warm start vs rebuilding (same run, same columns).",
     )
@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/warm_start.json")
     args = parser.parse_args(argv)
     if args.n < 2 or args.graphs < 1:
-        parser.error("--n must be >= 2 and --graphs >= 1")
+        raise UsageError("--n must be >= 2 and --graphs >= 1")
     if args.max_memory <= 2 * args.n + 1:
-        parser.error(f"--max-memory must exceed the {2 * args.n + 1} axioms")
+        raise UsageError(f"--max-memory must exceed the {2 * args.n + 1} axioms")
     from tqdm import tqdm
 
     episodes = [
@@ -178,4 +178,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

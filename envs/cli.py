@@ -34,7 +34,18 @@ class UsageError(Exception):
 
 
 class UsageParser(argparse.ArgumentParser):
-    """``ArgumentParser`` whose errors are :class:`UsageError` (one line via :func:`run_cli`)."""
+    """``ArgumentParser`` whose errors are :class:`UsageError` (one line via :func:`run_cli`).
+
+    Run by the ``polygym`` command (:mod:`envs.commands` sets ``sys.argv[0]`` to
+    ``"polygym CMD"``), a ``prog`` of the form ``"python ..."`` is shown as ``polygym CMD``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse's own
+        prog = kwargs.get("prog")
+        command = sys.argv[0] if sys.argv else ""
+        if isinstance(prog, str) and prog.startswith("python ") and command.startswith("polygym "):
+            kwargs["prog"] = command
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)

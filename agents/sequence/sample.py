@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +51,18 @@ def format_samples(tokens: np.ndarray, tokenizer: Tokenizer) -> tuple[str, int]:
     return "\n\n".join(blocks) + ("\n" if blocks else ""), decoded
 
 
+LOAD_ERRORS = (ValueError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError)
+
+
+def load_for_cli(path: str | os.PathLike[str], device: str | torch.device = "cpu"):
+    """:func:`load_model`, with a file that is not a sequence-model checkpoint a UsageError."""
+    try:
+        return load_model(path, device=device)
+    except LOAD_ERRORS as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UsageError(f"{path}: cannot load a sequence-model checkpoint ({first})") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = UsageParser(
         prog="python -m agents.sequence.sample",
@@ -77,10 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.num_threads:
         torch.set_num_threads(ns.num_threads)
     device = select_device(ns.device)
-    try:
-        model, tokenizer, _ = load_model(path, device=device)
-    except (ValueError, RuntimeError, KeyError) as error:
-        raise UsageError(f"{path}: cannot load ({str(error).splitlines()[0]})") from None
+    model, tokenizer, _ = load_for_cli(path, device)
     generator = torch.Generator(device=device if device.type == "cuda" else "cpu")
     generator.manual_seed(ns.seed)
     begin = time.perf_counter()

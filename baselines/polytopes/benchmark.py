@@ -17,11 +17,13 @@ import csv
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from baselines.polytopes.sensitivity import random_unimodular
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import dataset
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.identify import DatasetIndex
@@ -79,9 +81,11 @@ def benchmark_lookup(d: int, n: int, seed: int) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = UsageParser(
+        prog="python -m baselines.polytopes.benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--dims", type=int, nargs="+", default=[6, 7])
     parser.add_argument("--n", type=int, default=1000)
@@ -94,9 +98,17 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results/polytopes"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.workers < 1:
+        raise UsageError(f"--n and --workers must be >= 1, got {args.n} and {args.workers}")
     rows: list[dict] = []
     for d in args.dims:
+        try:
+            count = len(dataset.load(d))
+        except ValueError as error:  # no data for d
+            raise UsageError(str(error)) from None
+        if args.n > count:
+            raise UsageError(f"--n {args.n} exceeds the {count} polytopes of d={d}")
         rows.extend(benchmark_checker(d, args.n, args.workers, args.normality, args.seed))
         rows.append(benchmark_lookup(d, args.n, args.seed))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +135,8 @@ def main() -> None:
                 f"(index of {row['index_size']} loaded in {row['index_load_seconds']} s), "
                 f"found {row['found']}/{row['n']}"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

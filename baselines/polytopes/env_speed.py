@@ -6,8 +6,8 @@ The random policy samples uniformly among the allowed tokens (``env.action_masks
 with a seeded numpy generator; the replay policy writes the encoded training sequence of
 a random dataset entry (all checks and identification run in full). Configurations:
 d = 7 random with and without dataset identification, d = 7 replay, and d = 8 random
-with ``identify=False, known=None`` (the d = 8 dataset is not built by default;
-building it takes about 30 minutes). Also times :meth:`DatasetIndex.identify` at d = 7 on
+with ``identify=False, known=None`` (the d = 8 lattice keys do not ship; computing
+them takes about 9 CPU-minutes). Also times :meth:`DatasetIndex.identify` at d = 7 on
 dataset entries (exact copies, re-embedded copies and copies with a repeated row).
 Prints a table and writes JSON (and a CSV next to it).
 """

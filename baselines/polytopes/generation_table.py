@@ -31,9 +31,11 @@ Printed and written (``<out>/<label>.csv``, ``<label>.json``, ``<label>_samples.
 lstm1, lstm2, transformer, baseline (Tables 1-3, d = 8, full data); half-lstm1,
 half-lstm2, half-transformer (Tables 4-6); half7-transformer (7-d half, 319 correct, 179 in
 the trained half); hull-lstm2, hull-transformer (Table 7, vertices); subset-lstm2,
-subset-transformer (Table 8). Without the d-dimensional dataset (d = 7, 8 need
-``python -m envs.polytopes.dataset build --dims D``) identification is reported as not
-done and the checks still run.
+subset-transformer (Table 8). The d = 8 lattice keys do not ship: the first d = 8
+identification computes them (about 9 CPU-minutes over all cores, then cached; or ahead
+of time, ``python -m envs.polytopes.dataset derive --dims 8 --fields keys``). Without the
+dataset files (a stripped package) identification is reported as not done and the checks
+still run.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def format_table(rows: Sequence[dict], paper_name: str | None) -> str:
 
 
 def _index(args: argparse.Namespace) -> tuple[identify.DatasetIndex | None, str | None]:
-    """The dataset index, or ``None`` and the reason (dataset not built)."""
+    """The dataset index, or ``None`` and the reason (dataset files missing)."""
     try:
         index = identify.DatasetIndex(
             args.d,
@@ -223,8 +225,8 @@ def _index(args: argparse.Namespace) -> tuple[identify.DatasetIndex | None, str 
         )
     except FileNotFoundError:
         return None, (
-            f"not identified: d={args.d} dataset not built "
-            f"(python -m envs.polytopes.dataset build --dims {args.d})"
+            f"not identified: d={args.d} dataset files missing "
+            f"(python -m envs.polytopes.dataset build --dims {args.d} --source DIR)"
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -23,11 +23,13 @@ import argparse
 import csv
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import dataset
 from envs.polytopes.batch import check_many
 
@@ -150,9 +152,11 @@ def print_table(summary: dict) -> None:
     print(f"zero rows created (dropped): {summary['zero_row']}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = UsageParser(
+        prog="python -m baselines.polytopes.sensitivity",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--d", type=int, default=6)
     parser.add_argument("--n", type=int, default=1000)
@@ -161,10 +165,17 @@ def main() -> None:
     parser.add_argument("--normality", choices=("exact", "auto", "skip"), default="exact")
     parser.add_argument("--reembed", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("results/polytopes"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.workers < 1:
+        raise UsageError(f"--n and --workers must be >= 1, got {args.n} and {args.workers}")
+    try:
+        dataset.load(args.d)
+    except ValueError as error:  # no data for d
+        raise UsageError(str(error)) from None
     summary = run(args.d, args.n, args.seed, args.out, args.workers, args.normality, args.reembed)
     print_table(summary)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

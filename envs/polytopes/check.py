@@ -93,17 +93,21 @@ def read_text(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot read: {error}") from None
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a text file (UTF-8)") from None
 
 
 def check_file(path: str, args: argparse.Namespace) -> tuple[list[str], list[PropertyReport]]:
     """The blocks of ``path`` (``-``: stdin) and their reports.
 
     ``args`` holds ``representation``, ``workers``, ``no_progress`` and the options of
-    :func:`add_limit_arguments`.
+    :func:`add_limit_arguments`. A file with no matrix is a :class:`UsageError`.
     """
     blocks = read_blocks(read_text(path))
+    if not blocks:
+        raise UsageError(f"no polytopes in {'standard input' if path == '-' else path}")
     reports = check_many(
         blocks,
         args.representation,

@@ -2,44 +2,48 @@
 
 Source: M. Øbro, "An algorithm for the classification of smooth Fano polytopes",
 arXiv:0704.0049, as distributed in the Graded Ring Database
-(http://grdb.lboro.ac.uk/forms/toricsmooth) and Magma's data libraries.
+(http://grdb.lboro.ac.uk/forms/toricsmooth) and Magma's data libraries. Cite both
+whenever the data is used.
 
-* d = 2..6 ship with the package in ``envs/polytopes/data/smooth_fano_d{d}.npz``.
-* d = 7, 8 are converted from the Magma block files (default ``../shared/data/smooth_fano``
-  relative to the repository, or ``$POLYGYM_SMOOTH_FANO_DIR``) into a cache directory
-  (default ``~/.cache/polygym/polytopes`` or ``$POLYGYM_POLYTOPE_CACHE``) by::
+* The hyperplane rows of every d = 2..8 ship with the package, xz-compressed, in
+  ``envs/polytopes/data/smooth_fano_d{d}.rows.npz.xz`` (1.8 MB in all; see its README):
+  a fresh clone loads every dimension with no network and no ``../shared``.
+* They were converted once from the Magma block files (default ``../shared/data/smooth_fano``
+  relative to the repository, or ``$POLYGYM_SMOOTH_FANO_DIR``) by::
 
-      python -m envs.polytopes.dataset build --dims 7 [--source DIR] [--cache-dir DIR]
+      python -m envs.polytopes.dataset build --dims 2 3 4 5 6 7 8 [--source DIR] [--out DIR]
 
-  The conversion shows a progress bar, writes one part file per block and resumes from
-  the parts already written.
+* Derived fields (``keys``, ``vertices``; :mod:`envs.polytopes.derived`) ship where small
+  (keys for d <= 7, vertices for d <= 6); the others are computed on first use, in
+  parallel, resumable, into the cache (``~/.cache/polygym/polytopes`` or
+  ``$POLYGYM_POLYTOPE_CACHE``), or ahead of time by::
 
-Every sample is in Øbro's embedding: the first ``d`` rows are ``e_1..e_d``.
-Each ``.npz`` holds: ``ids`` (GRDB/Magma ID inside its folder), ``row_offsets``/``rows``
-(the hyperplane representation, ragged), ``vertex_offsets``/``vertices`` (the vertices of
-``P = {x : 1 + w_i . x >= 0}``, computed exactly with Normaliz, sorted
-lexicographically), ``keys`` (32-byte lattice normal-form digests, see
-:mod:`envs.polytopes.normal_form`).
+      python -m envs.polytopes.dataset derive --dims 8 --fields keys [--workers N]
+
+Every sample is in Øbro's embedding: the first ``d`` rows are ``e_1..e_d`` (not stored).
+A rows file holds ``d``, ``first_id`` (or ``ids``: the Magma/GRDB ID inside its folder),
+``counts`` (uint8, rows after the first ``d``) and ``rows`` (int8, those rows, flat).
+:func:`load` returns a lazy :class:`~envs.polytopes.packed.MatrixList` of int64 matrices.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from envs.polytopes import geometry, magma_format, normal_form
-from envs.polytopes.batch import pool_context
+from envs.cli import UsageError, UsageParser, run_cli
+from envs.polytopes import derived, magma_format
+from envs.polytopes.packed import MatrixList, offsets_from_counts, read_bundle, write_bundle
 
 PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
-SHIPPED_DIMENSIONS = (2, 3, 4, 5, 6)
+DIMENSIONS = (2, 3, 4, 5, 6, 7, 8)
+SHIPPED_DIMENSIONS = DIMENSIONS  # hyperplane rows ship for every dimension
 KNOWN_COUNTS = {1: 1, 2: 5, 3: 18, 4: 124, 5: 866, 6: 7622, 7: 72256, 8: 749892}
 SOURCE_FOLDERS = {
     2: "smoothfano",
@@ -52,6 +56,7 @@ SOURCE_FOLDERS = {
 }
 REPRESENTATIONS = ("hyperplane", "vertices")
 SPLITS = (None, "half_a", "half_b")
+FORMAT_VERSION = 2
 
 
 def default_source_dir() -> Path:
@@ -70,71 +75,72 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "polygym" / "polytopes"
 
 
+def rows_file_name(d: int) -> str:
+    return f"smooth_fano_d{d}.rows.npz.xz"
+
+
 def dataset_file(d: int, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Where the converted ``.npz`` of dimension ``d`` lives."""
-    if d in SHIPPED_DIMENSIONS:
-        return PACKAGE_DATA_DIR / f"smooth_fano_d{d}.npz"
-    return Path(cache_dir or default_cache_dir()) / f"smooth_fano_d{d}.npz"
+    """The packed hyperplane rows of ``d``: the package's file, else one in ``cache_dir``
+    (a local ``build --out``); the package path when neither exists."""
+    shipped = PACKAGE_DATA_DIR / rows_file_name(d)
+    if shipped.exists():
+        return shipped
+    local = Path(cache_dir or default_cache_dir()) / rows_file_name(d)
+    return local if local.exists() else shipped
+
+
+def _check_dimension(d: int) -> None:
+    if d not in SOURCE_FOLDERS:
+        raise ValueError(f"no dataset for d={d}; available: {sorted(SOURCE_FOLDERS)}")
 
 
 # ----------------------------------------------------------------------------- conversion
 
 
-def convert_entry(rows: np.ndarray) -> tuple[np.ndarray, bytes]:
-    """Exact vertices of ``{x : 1 + W x >= 0}`` (lexicographically sorted) and the key."""
-    polyhedron = geometry.hyperplane_polyhedron(rows)
-    if not (polyhedron.compact and polyhedron.lattice):
-        raise ValueError(f"dataset entry is not a compact lattice polytope:\n{rows}")
-    vertices = np.array(polyhedron.vertex_numerators, dtype=np.int64)
-    order = np.lexsort(vertices.T[::-1])
-    return vertices[order], normal_form.lattice_key(rows)
+def read_source(
+    d: int, source: str | os.PathLike[str] | None = None, *, progress: bool = True
+) -> tuple[list[int], list[np.ndarray]]:
+    """``(ids, rows)`` of every dimension-``d`` entry of the Magma block files."""
+    _check_dimension(d)
+    folder = Path(source or default_source_dir()) / SOURCE_FOLDERS[d]
+    files = magma_format.block_files(folder)
+    ids: list[int] = []
+    rows_list: list[np.ndarray] = []
+    next_id = 1
+    for path in tqdm(files, desc=f"decoding d={d}", unit="block", disable=not progress):
+        entries = magma_format.read_block(path, next_id)
+        next_id += len(entries)
+        for entry in entries:
+            if entry.rows.shape[1] == d:
+                ids.append(entry.grdb_id)
+                rows_list.append(entry.rows)
+    return ids, rows_list
 
 
-def _convert_many(rows_list: Sequence[np.ndarray]) -> list[tuple[np.ndarray, bytes]]:
-    return [convert_entry(rows) for rows in rows_list]
-
-
-def pack(
-    ids: Sequence[int],
-    rows_list: Sequence[np.ndarray],
-    converted: Sequence[tuple[np.ndarray, bytes]],
-) -> dict[str, np.ndarray]:
-    """Pack ragged lists into flat arrays for ``np.savez_compressed``."""
-    rows_list = list(rows_list)
-    vertices_list = [vertices for vertices, _ in converted]
-    all_rows = np.concatenate(rows_list)
-    all_vertices = np.concatenate(vertices_list)
-    if np.abs(all_rows).max() > 127 or np.abs(all_vertices).max() > 32767:
-        raise ValueError("entries too large for the compact storage types")
-    return {
-        "ids": np.asarray(ids, dtype=np.int32),
-        "row_offsets": np.cumsum([0] + [len(r) for r in rows_list]).astype(np.int64),
-        "rows": all_rows.astype(np.int8),
-        "vertex_offsets": np.cumsum([0] + [len(v) for v in vertices_list]).astype(np.int64),
-        "vertices": all_vertices.astype(np.int16),
-        "keys": np.frombuffer(b"".join(key for _, key in converted), dtype=np.uint8).reshape(
-            -1, 32
-        ),
+def pack_rows(d: int, ids: Sequence[int], rows_list: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Flat arrays of a dimension's hyperplane rows (the first ``d`` rows must be ``e_i``)."""
+    identity = np.eye(d, dtype=np.int64)
+    extra = []
+    for grdb_id, rows in zip(ids, rows_list, strict=True):
+        if rows.shape[1] != d or len(rows) <= d or not np.array_equal(rows[:d], identity):
+            raise ValueError(f"entry {grdb_id}: not in Øbro's embedding (first rows e_1..e_{d})")
+        extra.append(rows[d:])
+    counts = np.array([len(rows) for rows in extra], dtype=np.int64)
+    flat = np.concatenate(extra) if extra else np.zeros((0, d), dtype=np.int64)
+    if counts.max(initial=0) > 255 or (flat.size and np.abs(flat).max() > 127):
+        raise ValueError("entries too large for the compact storage (uint8 counts, int8 rows)")
+    ids_array = np.asarray(ids, dtype=np.int64)
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT_VERSION),
+        "d": np.array(d),
+        "counts": counts.astype(np.uint8),
+        "rows": flat.astype(np.int8),
     }
-
-
-def _merge(parts: Iterable[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    parts = list(parts)
-    merged: dict[str, np.ndarray] = {}
-    for name in ("ids", "rows", "vertices", "keys"):
-        merged[name] = np.concatenate([part[name] for part in parts])
-    for name, count in (("row_offsets", "rows"), ("vertex_offsets", "vertices")):
-        offsets = [np.zeros(1, dtype=np.int64)]
-        base = 0
-        for part in parts:
-            offsets.append(part[name][1:] + base)
-            base += len(part[count])
-        merged[name] = np.concatenate(offsets)
-    return merged
-
-
-def _chunks(items: Sequence, size: int) -> list[Sequence]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    if len(ids_array) and np.array_equal(ids_array, ids_array[0] + np.arange(len(ids_array))):
+        arrays["first_id"] = np.array(ids_array[0])
+    else:
+        arrays["ids"] = ids_array.astype(np.int32)
+    return arrays
 
 
 def build(
@@ -142,115 +148,94 @@ def build(
     *,
     source: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
-    workers: int = 2,
     progress: bool = True,
 ) -> Path:
-    """Convert dimension ``d`` from the Magma block files into ``smooth_fano_d{d}.npz``.
+    """Convert dimension ``d`` from the Magma block files into ``smooth_fano_d{d}.rows.npz.xz``.
 
-    One part file per block is written to ``<out_dir>/parts_d{d}/`` first, so an
-    interrupted run resumes where it stopped; the parts are removed once the merged file
-    is written. Returns the path of the merged file.
+    Written to ``out_dir`` (default: the package data folder). d = 8 takes about a minute
+    (decoding 82 MB of text, then xz); it checks the count against the classification.
     """
-    if d not in SOURCE_FOLDERS:
-        raise ValueError(f"no published data for d={d}; available: {sorted(SOURCE_FOLDERS)}")
-    folder = Path(source or default_source_dir()) / SOURCE_FOLDERS[d]
-    target = Path(out_dir) if out_dir else dataset_file(d).parent
-    parts_dir = target / f"parts_d{d}"
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    files = magma_format.block_files(folder)
-    part_paths: list[Path] = []
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=pool_context()) as pool:
-        bar = tqdm(files, desc=f"converting d={d}", unit="block", disable=not progress)
-        next_id = 1
-        for path in bar:
-            part_path = parts_dir / f"{path.name}.npz"
-            if part_path.exists():
-                with np.load(part_path) as part:
-                    next_id += int(part["n_in_block"])
-                    if len(part["ids"]):
-                        part_paths.append(part_path)
-                continue
-            entries = magma_format.read_block(path, next_id)
-            next_id += len(entries)
-            selected = [e for e in entries if e.rows.shape[1] == d]
-            rows_list = [e.rows for e in selected]
-            converted: list[tuple[np.ndarray, bytes]] = []
-            for chunk in pool.map(_convert_many, _chunks(rows_list, 25)):
-                converted.extend(chunk)
-            arrays = (
-                pack([e.grdb_id for e in selected], rows_list, converted)
-                if selected
-                else {"ids": np.zeros(0, dtype=np.int32)}
-            )
-            tmp = part_path.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, n_in_block=len(entries), **arrays)
-            tmp.replace(part_path)
-            if selected:
-                part_paths.append(part_path)
-    parts = []
-    for part_path in part_paths:
-        with np.load(part_path) as part:
-            parts.append({name: part[name] for name in part.files if name != "n_in_block"})
-    merged = _merge(parts)
-    count = len(merged["ids"])
-    if count != KNOWN_COUNTS[d]:
-        raise ValueError(f"decoded {count} polytopes for d={d}, expected {KNOWN_COUNTS[d]}")
-    output = target / f"smooth_fano_d{d}.npz"
-    tmp = output.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **merged)
-    tmp.replace(output)
-    for part_path in parts_dir.iterdir():
-        part_path.unlink()
-    parts_dir.rmdir()
-    return output
+    ids, rows_list = read_source(d, source, progress=progress)
+    if len(ids) != KNOWN_COUNTS[d]:
+        raise ValueError(f"decoded {len(ids)} polytopes for d={d}, expected {KNOWN_COUNTS[d]}")
+    target = Path(out_dir) if out_dir else PACKAGE_DATA_DIR
+    return write_bundle(target / rows_file_name(d), pack_rows(d, ids, rows_list))
 
 
 # ----------------------------------------------------------------------------- loading
 
 
-@dataclass(frozen=True)
 class SmoothFanoData:
-    """All polytopes of one dimension (ragged arrays split into lists)."""
+    """All polytopes of one dimension: ``rows`` (lazy int64 matrices), ``ids``; ``keys``
+    and ``vertices`` are loaded (or computed, see :mod:`envs.polytopes.derived`) on first
+    access."""
 
-    d: int
-    ids: np.ndarray
-    rows: list[np.ndarray]
-    vertices: list[np.ndarray]
-    keys: np.ndarray
+    def __init__(self, d: int, ids: np.ndarray, rows: MatrixList, cache_dir: Path) -> None:
+        self.d = d
+        self.ids = ids
+        self.rows = rows
+        self.cache_dir = cache_dir
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __repr__(self) -> str:
+        return f"SmoothFanoData(d={self.d}, {len(self)} polytopes)"
 
-def _split_ragged(flat: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
-    flat = flat.astype(np.int64)
-    return [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    def available(self, field: str) -> bool:
+        """Whether ``field`` loads without computing (shipped or cached)."""
+        return (
+            derived.shipped_file(self.d, field).exists()
+            or derived.cache_file(self.d, field, self.cache_dir).exists()
+        )
+
+    def field(
+        self, field: str, *, workers: int | None = None, progress: bool = True
+    ) -> dict[str, np.ndarray]:
+        """The arrays of a derived field (computed into the cache if neither shipped nor cached)."""
+        return derived.load_field(
+            self.d, field, self.rows, cache_dir=self.cache_dir, workers=workers, progress=progress
+        )
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """``(n, 32) uint8`` lattice normal-form digests."""
+        return derived.keys_array(self.field("keys"))
+
+    @cached_property
+    def vertices(self) -> MatrixList:
+        """Exact vertices of each ``P`` (lazy int64 matrices, lexicographically sorted)."""
+        return derived.vertex_list(self.field("vertices"))
 
 
 @lru_cache(maxsize=8)
-def _load_data_cached(path: str, d: int) -> SmoothFanoData:
-    with np.load(path) as archive:
-        return SmoothFanoData(
-            d=d,
-            ids=archive["ids"].copy(),
-            rows=_split_ragged(archive["rows"], archive["row_offsets"]),
-            vertices=_split_ragged(archive["vertices"], archive["vertex_offsets"]),
-            keys=archive["keys"].copy(),
-        )
+def _load_data_cached(path: str, d: int, cache_dir: str) -> SmoothFanoData:
+    arrays = read_bundle(path)
+    if int(arrays.get("format", -1)) != FORMAT_VERSION or int(arrays["d"]) != d:
+        raise ValueError(f"{path}: not a d={d} rows file of format {FORMAT_VERSION}")
+    counts = arrays["counts"]
+    if "first_id" in arrays:
+        ids = int(arrays["first_id"]) + np.arange(len(counts), dtype=np.int32)
+    else:
+        ids = arrays["ids"].astype(np.int32)
+    rows = MatrixList(arrays["rows"], offsets_from_counts(counts), prefix=np.eye(d, dtype=np.int64))
+    return SmoothFanoData(d=d, ids=ids, rows=rows, cache_dir=Path(cache_dir))
 
 
 def load_data(d: int, *, cache_dir: str | os.PathLike[str] | None = None) -> SmoothFanoData:
-    """Load every polytope of dimension ``d`` with IDs and normal-form keys."""
-    if d not in SOURCE_FOLDERS:
-        raise ValueError(f"no dataset for d={d}; available: {sorted(SOURCE_FOLDERS)}")
-    path = dataset_file(d, cache_dir)
+    """Every polytope of dimension ``d`` with IDs; keys and vertices on first access.
+
+    ``cache_dir``: where computed derived fields go (default :func:`default_cache_dir`).
+    """
+    _check_dimension(d)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = dataset_file(d, cache)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} does not exist; build it with "
-            f"`python -m envs.polytopes.dataset build --dims {d}"
-            + (f" --cache-dir {cache_dir}`" if cache_dir else "`")
+            f"{path} does not exist (the package data is incomplete); rebuild it with "
+            f"`python -m envs.polytopes.dataset build --dims {d} --source DIR`"
         )
-    return _load_data_cached(str(path), d)
+    return _load_data_cached(str(path), d, str(cache.resolve()))
 
 
 def split_indices(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -267,12 +252,14 @@ def load(
     seed: int = 0,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
-) -> list[np.ndarray]:
-    """Smooth reflexive polytopes of dimension ``d`` as int64 matrices.
+) -> MatrixList:
+    """Smooth reflexive polytopes of dimension ``d``: a lazy sequence of int64 matrices.
 
     ``representation="hyperplane"``: rows ``w_i`` with ``P = {x : 1 + w_i . x >= 0}``
-    (Øbro's embedding); ``"vertices"``: the vertices of the same ``P``.
-    ``split``: ``None`` (all), ``"half_a"`` or ``"half_b"`` (see :func:`split_indices`).
+    (Øbro's embedding); ``"vertices"``: the vertices of the same ``P`` (computed into the
+    cache on first use where not shipped). ``split``: ``None`` (all), ``"half_a"`` or
+    ``"half_b"`` (see :func:`split_indices`). Indexing gives a fresh ``np.ndarray``;
+    slices and index arrays give another lazy sequence; ``+`` gives a list.
     """
     if representation not in REPRESENTATIONS:
         raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
@@ -281,11 +268,9 @@ def load(
     data = load_data(d, cache_dir=cache_dir)
     matrices = data.rows if representation == "hyperplane" else data.vertices
     if split is None:
-        indices: Iterable[int] = range(len(matrices))
-    else:
-        half_a, half_b = split_indices(len(matrices), seed)
-        indices = half_a if split == "half_a" else half_b
-    return [matrices[i].copy() for i in indices]
+        return matrices
+    half_a, half_b = split_indices(len(matrices), seed)
+    return matrices[half_a if split == "half_a" else half_b]
 
 
 def half_of(d: int, index: int, seed: int = 0, n: int | None = None) -> str:
@@ -298,44 +283,108 @@ def half_of(d: int, index: int, seed: int = 0, n: int | None = None) -> str:
 # ----------------------------------------------------------------------------- CLI
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+def _size(path: Path) -> str:
+    if not path.exists():
+        return "-"
+    size = path.stat().st_size
+    return f"{size / 1e6:.2f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def _info(cache_dir: Path | None) -> None:
+    cache = cache_dir or default_cache_dir()
+    print("d  polytopes  rows file            keys                vertices")
+    for d in DIMENSIONS:
+        try:
+            data = load_data(d, cache_dir=cache)
+            count = str(len(data))
+        except (FileNotFoundError, ValueError) as error:
+            print(f"{d}  missing ({error})")
+            continue
+        cells = []
+        for field in derived.FIELDS:
+            shipped, cached = derived.shipped_file(d, field), derived.cache_file(d, field, cache)
+            cells.append(
+                f"shipped {_size(shipped)}"
+                if shipped.exists()
+                else f"cached {_size(cached)}"
+                if cached.exists()
+                else "on first use"
+            )
+        print(f"{d}  {count:>9}  {_size(dataset_file(d, cache)):<19}  {cells[0]:<18}  {cells[1]}")
+
+
+def _derive(args: argparse.Namespace) -> None:
+    for d in args.dims:
+        data = load_data(d, cache_dir=args.cache_dir)
+        for field in args.fields:
+            if args.recompute:
+                arrays = derived.compute(
+                    field,
+                    data.rows,
+                    derived.cache_file(d, field, data.cache_dir),
+                    workers=args.workers,
+                    part_size=args.part_size,
+                    desc=f"d={d} {field}",
+                )
+            else:
+                arrays = data.field(field, workers=args.workers)
+            where = derived.cache_file(d, field, data.cache_dir)
+            if args.ship:
+                arrays = {name: value for name, value in arrays.items() if name != "n"}
+                where = write_bundle(derived.shipped_file(d, field), arrays)
+            print(f"d={d} {field}: {len(data)} entries ({where})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``build`` (Magma -> package rows), ``derive`` (keys/vertices), ``info``."""
+    parser = UsageParser(
         prog="python -m envs.polytopes.dataset",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    build_parser = sub.add_parser("build", help="convert Magma block files into .npz")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=UsageParser)
+    build_parser = sub.add_parser("build", help="convert Magma block files into packed rows")
     build_parser.add_argument("--dims", type=int, nargs="+", required=True)
     build_parser.add_argument(
-        "--source",
-        type=Path,
-        default=None,
-        help="folder holding smoothfano/, smoothfano7/, smoothfano8/",
+        "--source", type=Path, default=None, help="folder holding smoothfano/, smoothfano7/, ..."
     )
     build_parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="output folder (default: package data for d<=6, cache for d>=7)",
+        "--out", type=Path, default=None, help="output folder (default: the package data)"
     )
-    build_parser.add_argument("--workers", type=int, default=2)
-    info_parser = sub.add_parser("info", help="print counts of the available datasets")
+    derive_parser = sub.add_parser("derive", help="compute keys/vertices into the cache")
+    derive_parser.add_argument("--dims", type=int, nargs="+", required=True)
+    derive_parser.add_argument(
+        "--fields", nargs="+", choices=derived.FIELDS, default=list(derived.FIELDS)
+    )
+    derive_parser.add_argument("--workers", type=int, default=None, help="default: all cores")
+    derive_parser.add_argument("--part-size", type=int, default=derived.PART_SIZE)
+    derive_parser.add_argument("--cache-dir", type=Path, default=None)
+    derive_parser.add_argument(
+        "--recompute", action="store_true", help="compute even if shipped or cached"
+    )
+    derive_parser.add_argument(
+        "--ship", action="store_true", help="also write the xz copy into the package data"
+    )
+    info_parser = sub.add_parser("info", help="what is shipped, cached or computed on use")
     info_parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    for d in getattr(args, "dims", ()):
+        if d not in SOURCE_FOLDERS:
+            raise UsageError(f"no dataset for d={d}; available: {sorted(SOURCE_FOLDERS)}")
     if args.command == "build":
         for d in args.dims:
-            out_dir = args.cache_dir or dataset_file(d).parent
-            path = build(d, source=args.source, out_dir=out_dir, workers=args.workers)
-            print(f"d={d}: wrote {path}")
+            path = build(d, source=args.source, out_dir=args.out)
+            print(f"d={d}: wrote {path} ({_size(path)})")
+    elif args.command == "derive":
+        if args.workers is not None and args.workers < 1:
+            raise UsageError(f"--workers must be >= 1, got {args.workers}")
+        if args.part_size < 1:
+            raise UsageError(f"--part-size must be >= 1, got {args.part_size}")
+        _derive(args)
     else:
-        for d in sorted(SOURCE_FOLDERS):
-            try:
-                data = load_data(d, cache_dir=args.cache_dir)
-                print(f"d={d}: {len(data)} polytopes ({dataset_file(d, args.cache_dir)})")
-            except FileNotFoundError:
-                print(f"d={d}: not built")
+        _info(args.cache_dir)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, expected=(UsageError, FileNotFoundError, magma_format.DataFormatError))

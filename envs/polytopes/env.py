@@ -103,8 +103,8 @@ class PolytopeGenEnv(gym.Env):
     (``Identification.to_dict()`` or None), ``novel``, ``reward_terms``, ``reason``.
 
     ## Arguments
-    - ``d`` (7): dimension, 2..8 (the d = 8 dataset must be built for ``identify`` or a
-      dataset-based ``known``).
+    - ``d`` (7): dimension, 2..8 (d = 8 with ``identify`` or a dataset-based ``known``
+      computes the lattice keys on first use, about 9 CPU-minutes, then cached).
     - ``representation`` ("hyperplane" | "vertices"), ``embedding`` ("negated"),
       ``row_order`` ("shuffled"), ``encoding_seed`` (0): how the training data was encoded
       (:func:`tokens.prepare`); ``line_numbers`` (False).

@@ -165,8 +165,13 @@ class DatasetIndex:
         self.encoding_seed = int(encoding_seed)
         self.representation = representation
         self.data = dataset.load_data(d, cache_dir=cache_dir)
-        self._by_key = {bytes(key): i for i, key in enumerate(self.data.keys)}
-        if len(self._by_key) != len(self.data):
+        # Keys stay one (n, 32) uint8 array; lookups bisect a sorted fixed-width view of it
+        # (a dict of 750 000 bytes objects would cost ~150 MB for d = 8).
+        self._keys = self.data.keys
+        packed = np.ascontiguousarray(self._keys).view(f"S{self._keys.shape[1]}").ravel()
+        self._order = np.argsort(packed, kind="stable")
+        self._sorted = packed[self._order]
+        if len(self._sorted) > 1 and bool(np.any(self._sorted[1:] == self._sorted[:-1])):
             raise ValueError(f"d={d}: dataset keys are not distinct")
         half_a, _ = dataset.split_indices(len(self.data), seed)
         self._in_half_a = np.zeros(len(self.data), dtype=bool)
@@ -185,7 +190,18 @@ class DatasetIndex:
         chosen = np.ones(len(self.data), dtype=bool) if split is None else self._in_half_a
         if split == "half_b":
             chosen = ~chosen
-        return {bytes(self.data.keys[i]) for i in np.flatnonzero(chosen)}
+        return {self._keys[i].tobytes() for i in np.flatnonzero(chosen)}
+
+    def lookup(self, key: bytes) -> int | None:
+        """Dataset index of the entry with lattice key ``key`` (32 bytes), or ``None``."""
+        query = np.frombuffer(key, dtype=np.uint8)
+        if query.shape != self._keys.shape[1:]:
+            return None
+        position = int(np.searchsorted(self._sorted, np.array(key, dtype=self._sorted.dtype)))
+        if position >= len(self._sorted):
+            return None
+        index = int(self._order[position])
+        return index if np.array_equal(self._keys[index], query) else None
 
     def representative(self, index: int) -> np.ndarray:
         """Entry ``index`` as the training data encodes it (see the module docstring)."""
@@ -234,7 +250,7 @@ class DatasetIndex:
             form = normal_form.canonical_form(hyperplane)
         except ValueError as error:
             return Identification("invalid", reason=str(error), **counts)
-        index = self._by_key.get(form.key)
+        index = self.lookup(form.key)
         if index is None:
             return Identification("not_in_dataset", key=form.key.hex(), **counts)
         result = Identification(

@@ -20,6 +20,7 @@ from baselines.sherali_adams import (
     main,
     sherali_adams_bound,
 )
+from envs.cli import UsageError
 from envs.highs import LPError
 from envs.polyproof.graphs import (
     named_graph,
@@ -213,8 +214,8 @@ def test_cli_dimacs_json_and_proof(tmp_path, capsys) -> None:
 def test_cli_errors(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.col"
     bad.write_text("p edge 3 1\ne 1 9\n")
-    assert main(["--dimacs", str(bad), "--level", "2"]) == 1
-    assert "bad.col:2" in json.loads(capsys.readouterr().out)["message"]
+    with pytest.raises(UsageError, match="bad.col:2"):
+        main(["--dimacs", str(bad), "--level", "2"])
     assert main(["--random-n", "50", "--level", "5", "--memory-gib", "0.01"]) == 2
     assert json.loads(capsys.readouterr().out)["error"] == "memory_budget"
     assert main(["--random-n", "30", "--level", "4", "--count-only"]) == 0

@@ -93,13 +93,14 @@ def test_missing_dataset_is_reported_not_fatal(
     tmp_path, monkeypatch, capsys, figure_1_left
 ) -> None:
     monkeypatch.setenv("POLYGYM_POLYTOPE_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(dataset, "PACKAGE_DATA_DIR", tmp_path / "stripped-package")
     cube = np.vstack([np.eye(8, dtype=np.int64), -np.eye(8, dtype=np.int64)])
     # Exact normality of the paper's Figure 1 polytope takes ~40 s: past a 1 s limit it is
     # unknown, and so is "all" (not False).
     text = _block(cube) + "\n\n" + figure_1_left
     argv = ("--paper", "lstm2", "--normality", "exact", "--time-limit", "1")
     result = _run(tmp_path, *argv, d=8, text=text)
-    assert result["identification"].startswith("not identified: d=8 dataset not built")
+    assert result["identification"].startswith("not identified: d=8 dataset files missing")
     assert "--dims 8" in result["identification"]
     rows = {row["quantity"]: row for row in result["rows"]}
     assert (rows["all"]["count"], rows["all"]["unknown"]) == (1, 1)

@@ -82,6 +82,34 @@ def test_cli_usage_errors(tmp_path) -> None:
     assert "missing.txt" in _run_check(str(tmp_path / "missing.txt")).stderr.splitlines()[-1]
 
 
+def test_cli_empty_input_is_an_error_not_silence(tmp_path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    for argv, stdin, name in (([str(empty)], None, str(empty)), (["-"], "", "standard input")):
+        result = _run_check(*argv, input=stdin)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.strip().splitlines() == [f"error: no polytopes in {name}"]
+    missing = _run_check(str(tmp_path / "missing.txt"))
+    assert missing.stderr.strip() == f"error: {tmp_path / 'missing.txt'}: No such file or directory"
+    debug = _run_check(str(empty), "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_cli_six_dimensional_large_entries_finish(tmp_path) -> None:
+    # e_1..e_6 and one row of large entries: vertex enumeration in a time-limited worker,
+    # normality "auto"; the answer comes in seconds (it once ran for over 5 minutes).
+    rows = [[int(i == j) for j in range(6)] for i in range(6)]
+    rows.append([-997, -1000, -991, -983, -999, -977])
+    path = tmp_path / "m.txt"
+    path.write_text("\n".join(" ".join(map(str, row)) for row in rows) + "\n")
+    argv = ("--workers", "1", "--normality", "auto", "--time-limit", "20")
+    result = _run_check(str(path), "--no-progress", *argv, "--enumeration-time-limit", "20")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["compact"] is True and record["lattice"] is False and record["all"] is False
+    assert "4949/999" in record["reason"]  # a reduced fraction
+
+
 def test_cli_time_limit_in_pool_workers(tmp_path, figure_1_left) -> None:
     path = tmp_path / "m.txt"
     hexagon = "0 1\n0 -1\n-1 0\n1 0\n1 -1\n-1 1"

@@ -299,7 +299,8 @@ def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
         PolytopeGenEnv(**options)
 
 
-def test_missing_dataset_is_a_clear_error(tmp_path: Any) -> None:
+def test_missing_dataset_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(dataset, "PACKAGE_DATA_DIR", tmp_path / "stripped_package_data")
     with pytest.raises(ValueError, match="identify=True needs the d=7 dataset"):
         PolytopeGenEnv(d=7, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="pass known=None"):

@@ -104,3 +104,25 @@ def test_irredundant_and_bad_arguments() -> None:
     with pytest.raises(ValueError, match="representation"):
         DatasetIndex(4, representation="faces")
     assert len(DatasetIndex(4).keys("half_a")) == 62
+
+
+def test_key_lookup_on_the_flat_key_array() -> None:
+    index = DatasetIndex(6)
+    keys = dataset.load_data(6).keys
+    assert keys.dtype == np.uint8 and keys.shape == (7622, 32)
+    for i in range(0, 7622, 7):
+        assert index.lookup(keys[i].tobytes()) == i
+    assert index.lookup(bytes(32)) is None
+    assert index.lookup(b"\xff" * 32) is None
+    assert index.lookup(b"short") is None
+    assert len(index.keys()) == 7622 and len(index.keys("half_b")) == 3811
+
+
+def test_d7_identifies_from_the_shipped_keys() -> None:
+    index = DatasetIndex(7, embedding="negated", row_order="shuffled")
+    data = dataset.load_data(7)
+    for i in (0, 36127, 72255):
+        encoded = tokens.prepare(data.rows[i], embedding="negated", row_order="shuffled", index=i)
+        result = index.identify(encoded)
+        assert result.status == "exact_copy" and result.index == i
+        assert result.grdb_id == i + 1 and result.half == index.half(i)
