@@ -26,6 +26,12 @@ Table 1 of the paper (Sherali–Adams rows and the provers)::
     python -m baselines.benchmark --n 15 20 25 --graphs 100 \\
         --methods sherali_adams:2 sherali_adams:3 sherali_adams:4 random dual_pricing alpha \\
         --seed 0 --out results/table1.csv
+
+Graphs run in parallel through :mod:`envs.parallel` (``--backend serial|process|ray
+--workers N --address ADDR --retries K --task-timeout S``); every backend writes the same
+CSV (but for the wall-clock columns), e.g. on a Ray cluster::
+
+    python -m baselines.benchmark --n 15 20 25 --graphs 100 --backend ray --address auto
 """
 
 from __future__ import annotations
@@ -33,15 +39,17 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import sys
+import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import TaskOutcome, add_executor_arguments, run_tasks
 
 DEFAULT_N = (8, 10, 12)
 DEFAULT_GRAPHS = 5
@@ -243,9 +251,49 @@ def run_graph(task: tuple[int, int, int, tuple[str, ...], dict[str, Any]]) -> li
     return rows
 
 
+def failed_rows(
+    task: tuple[int, int, int, tuple[str, ...], dict[str, Any]], outcome: TaskOutcome
+) -> list[dict[str, Any]]:
+    """``error`` rows for the methods of a graph whose task failed in the executor."""
+    seed, n, index, methods, _ = task
+    message = f"task failed after {outcome.attempts} attempts: {outcome.error}"
+    rows = []
+    for spec in methods:
+        row = {key: "" for key in FIELDS}
+        row.update(seed=seed, n=n, graph=index, method=spec, status="error", message=message)
+        rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------
 # CSV, resume, summary
 # ---------------------------------------------------------------------------------------
+def write_rows(
+    path: Path,
+    rows: Iterable[dict[str, Any]],
+    methods: Sequence[str],
+    fields: Sequence[str] = FIELDS,
+) -> None:
+    """Rewrite the CSV (columns ``fields``) with ``rows`` sorted by seed, n, graph and
+    position in ``methods``.
+
+    The order depends only on the rows, not on the order they finished in (other methods
+    keep their order, after these). Written to a temporary file and renamed: atomic.
+    """
+    position = {spec: k for k, spec in enumerate(methods)}
+
+    def key(row: dict[str, Any]) -> tuple[int, int, int, int]:
+        seed, n, graph, method = row_key(row)
+        return seed, n, graph, position.get(method, len(position))
+
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows({k: row.get(k, "") for k in fields} for row in sorted(rows, key=key))
+    os.replace(temporary, path)
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists() or path.stat().st_size == 0:
         return []
@@ -400,8 +448,20 @@ def run_benchmark(
     memory_budget: float | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    backend: str | None = None,
+    address: str | None = None,
+    retries: int = 2,
+    task_timeout: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) the benchmark; returns the summary rows (all CSV rows count)."""
+    """Run (or resume) the benchmark; returns the summary rows (all CSV rows count).
+
+    One task per graph on :func:`envs.parallel.run_tasks` (``backend`` default: ``serial``
+    for one worker, else ``process``; ``address``, ``retries``, ``task_timeout`` as there).
+    Rows are appended as each graph finishes; at the end the CSV is rewritten in task order
+    (:func:`write_rows`), so it is the same, byte for byte, on every backend (but for the
+    wall-clock columns). A graph whose task still fails after its retries gets ``error``
+    rows.
+    """
 
     methods = tuple(methods)
     for spec in methods:
@@ -432,25 +492,28 @@ def run_benchmark(
         if mode == "w":
             writer.writeheader()
             handle.flush()
-        results: Iterable[list[dict[str, Any]]]
-        pool = None
-        if workers > 1 and len(tasks) > 1:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            results = pool.map(run_graph, tasks)
-        else:
-            results = map(run_graph, tasks)
-        if progress and tasks:
-            from tqdm import tqdm
 
-            results = tqdm(results, total=len(tasks), desc="benchmark", unit="graph")
-        try:
-            for rows in results:
-                writer.writerows(rows)
-                handle.flush()
-                new_rows.extend(rows)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+        def record(outcome: TaskOutcome) -> None:  # as each graph finishes (resumable)
+            task = tasks[outcome.index]
+            rows = outcome.value if outcome.ok else failed_rows(task, outcome)
+            writer.writerows(rows)
+            handle.flush()
+            new_rows.extend(rows)
+
+        run_tasks(
+            run_graph,
+            tasks,
+            backend=backend,
+            workers=workers,
+            address=address,
+            retries=retries,
+            timeout=task_timeout,
+            desc="benchmark",
+            unit="graph",
+            progress=progress,
+            on_result=record,
+        )
+    write_rows(path, existing + new_rows, methods)
     wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
     all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
     summary = summarize(all_rows)
@@ -458,8 +521,8 @@ def run_benchmark(
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = UsageParser(
         prog="python -m baselines.benchmark",
         description="Upper bounds on alpha(G) for random G(n,p), p~U[0.5,1] (paper's Table 1).",
     )
@@ -469,13 +532,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=DEFAULT_OUT, help="CSV file (one row per graph x method)")
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--workers", type=int, default=1, help="processes (graphs in parallel)")
     parser.add_argument("--max-steps", type=int, default=100, help="dynamic provers' steps")
     parser.add_argument("--max-degree", type=int, default=2, help="dynamic provers' degree")
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per SA LP")
     parser.add_argument("--memory-gib", type=float, default=None, help="SA memory budget")
     parser.add_argument("--no-progress", action="store_true")
+    add_executor_arguments(parser, workers=1)
     args = parser.parse_args(argv)
+    if args.workers < 1 or args.max_steps < 1 or args.max_degree < 1:
+        raise UsageError("--workers, --max-steps and --max-degree must be >= 1")
+    if args.time_limit <= 0 or (args.memory_gib is not None and args.memory_gib <= 0):
+        raise UsageError("--time-limit and --memory-gib must be > 0")
     try:
         summary = run_benchmark(
             args.n,
@@ -485,18 +552,22 @@ def main(argv: list[str] | None = None) -> int:
             out=args.out,
             resume=args.resume,
             workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            retries=args.retries,
+            task_timeout=args.task_timeout,
             max_steps=args.max_steps,
             max_degree=args.max_degree,
             time_limit=args.time_limit,
             memory_budget=None if args.memory_gib is None else args.memory_gib * 1024**3,
             progress=not args.no_progress,
         )
-    except ValueError as exc:
-        parser.error(str(exc))
+    except ValueError as exc:  # bad --methods / --n / --graphs, or an --out of other columns
+        raise UsageError(str(exc)) from None
     print(format_table(summary))
     print(f"rows: {args.out}   means: {Path(args.out).with_suffix('.summary.csv')}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -32,9 +32,11 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -42,8 +44,10 @@ from tqdm import tqdm
 
 from agents.common import atomic_torch_save, load_dataclass_config, rng_state, set_rng_state
 from agents.sequence.model import build_model, load_model, model_payload
+from agents.sequence.sample import load_for_cli
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes.grammar import advance, batch_masks
+from envs.polytopes.reward import NoveltyTracker
 from envs.polytopes.tokens import PAD_ID, Tokenizer
 
 METHODS = ("ppo", "patternboost")
@@ -68,6 +72,7 @@ class FinetuneArgs:
     temperature: float = 1.0
     max_minutes: float | None = None
     num_threads: int = 1
+    n_envs: int = 1  # envs scoring samples: SB3 SubprocVecEnv for > 1, DummyVecEnv for 1
     # PatternBoost
     keep_known: bool = False  # also keep valid samples of known classes
     ce_epochs: int = 2
@@ -75,7 +80,7 @@ class FinetuneArgs:
     def validate(self) -> None:
         if self.method not in METHODS:
             raise UsageError(f"method must be one of {METHODS}, got {self.method!r}")
-        for name in ("iterations", "batch", "ppo_epochs", "minibatch", "ce_epochs"):
+        for name in ("iterations", "batch", "ppo_epochs", "minibatch", "ce_epochs", "n_envs"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.clip <= 0 or self.kl_coef < 0 or self.temperature <= 0:
@@ -108,18 +113,73 @@ def make_env(tokenizer: Tokenizer, encoding: dict[str, Any], args: FinetuneArgs)
     ).unwrapped
 
 
-def score(env: Any, sequences: torch.Tensor) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Replay each token stream through ``env``; rewards and final infos."""
-    rewards = np.zeros(len(sequences))
+def replay(env: Any, row: Sequence[int]) -> tuple[float, dict[str, Any]]:
+    """Reward and final info of one token stream (``row[0]`` is ``<start>``) in ``env``."""
+    env.reset()
+    info: dict[str, Any] = {}
+    for token in row[1:]:
+        _, reward, terminated, truncated, info = env.step(int(token))
+        if terminated or truncated:
+            return float(reward), info
+    return 0.0, info
+
+
+class ReplayEnv(gym.Wrapper):
+    """Env ``rank`` of a vector env; ``replay_group(rows)`` scores ``rows[rank]``."""
+
+    def __init__(self, env: Any, rank: int) -> None:
+        super().__init__(env)
+        self.rank = rank
+
+    def replay_group(self, rows: list[list[int]]) -> tuple[float, dict[str, Any]] | None:
+        return replay(self.env, rows[self.rank]) if self.rank < len(rows) else None
+
+
+def _replay_env(tokenizer: Tokenizer, encoding: dict[str, Any], args: FinetuneArgs, rank: int):
+    return ReplayEnv(make_env(tokenizer, encoding, args), rank)
+
+
+def make_vec_env(tokenizer: Tokenizer, encoding: dict[str, Any], args: FinetuneArgs) -> Any:
+    """``args.n_envs`` scoring envs: ``SubprocVecEnv`` (forkserver) for > 1, else ``DummyVecEnv``."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from envs.parallel import pool_context
+
+    fns = [partial(_replay_env, tokenizer, encoding, args, rank) for rank in range(args.n_envs)]
+    if args.n_envs == 1:
+        return DummyVecEnv(fns)
+    return SubprocVecEnv(fns, start_method=pool_context().get_start_method())
+
+
+def score(
+    envs: Any, sequences: torch.Tensor, novelty: NoveltyTracker, novelty_bonus: float
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Replay each token stream through the vector env ``envs``; rewards and final infos.
+
+    The envs score ``num_envs`` samples at a time; the novelty bonus is then decided here,
+    in sample order, with the run's one ``novelty`` memory (each env's own memory sees
+    only its samples), so rewards do not depend on ``n_envs``.
+    """
+    rows = sequences.tolist()
+    results: list[tuple[float, dict[str, Any]]] = []
+    for start in range(0, len(rows), envs.num_envs):
+        group = rows[start : start + envs.num_envs]
+        results.extend(envs.env_method("replay_group", group)[: len(group)])
+    rewards = np.zeros(len(rows))
     infos: list[dict[str, Any]] = []
-    for k, row in enumerate(sequences.tolist()):
-        env.reset()
-        info: dict[str, Any] = {}
-        for token in row[1:]:
-            _, reward, terminated, truncated, info = env.step(int(token))
-            if terminated or truncated:
-                rewards[k] = reward
-                break
+    for k, (reward, info) in enumerate(results):
+        terms = info.get("reward_terms")
+        if terms and "novelty" in terms:  # a finished, checked sample: redo its novelty term
+            key = info.get("lattice_key")
+            novel = bool(
+                key is not None
+                and (info.get("report") or {}).get("all") is True
+                and novelty.add(bytes.fromhex(key))
+            )
+            info["novel"] = novel
+            terms["novelty"] = novelty_bonus if novel else 0.0
+            reward = float(sum(terms.values()))
+        rewards[k] = reward
         infos.append(info)
     return rewards, infos
 
@@ -282,9 +342,9 @@ def finetune(
                 "novelty bonus again for every class; start a new run"
             )
         produced = list(state["produced"])
-    env = make_env(tokenizer, info["encoding"], args)
-    env.reset(seed=args.seed)
-    env.novelty.seen.update(produced)
+    envs = make_vec_env(tokenizer, info["encoding"], args)
+    known = envs.get_attr("novelty", indices=[0])[0].known
+    novelty = NoveltyTracker(known=known, seen=set(produced))
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     bar = tqdm(range(start, args.iterations), desc=f"finetune[{args.method}]", disable=quiet)
@@ -293,7 +353,7 @@ def finetune(
         sequences = model.sample(
             args.batch, generator=generator, temperature=args.temperature, grammar=tokenizer
         )
-        rewards, infos = score(env, sequences)
+        rewards, infos = score(envs, sequences, novelty, args.novelty_bonus)
         keys = [class_key(i) for i in infos]
         novel = [bool(i.get("novel")) for i in infos]
         model.train()
@@ -340,7 +400,7 @@ def finetune(
                 "iteration": iteration + 1,
                 "log": log_rows,
                 "kept_keys": sorted(kept_keys),
-                "produced": sorted(env.novelty.seen),
+                "produced": sorted(novelty.seen),
                 "args": dataclasses.asdict(args),
             },
             state_path,
@@ -348,6 +408,7 @@ def finetune(
         _write_log(out / "log.csv", log_rows)
         if args.max_minutes is not None and (time.monotonic() - began) / 60 >= args.max_minutes:
             break
+    envs.close()
     export = out / "model.pt"
     _export(model, info, args, export)
     return export
@@ -378,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if not Path(options.checkpoint).is_file():
         raise UsageError(f"{options.checkpoint}: no such checkpoint")
+    load_for_cli(options.checkpoint)  # a file that is not a checkpoint: one line, up front
     overrides = list(options.override)
     if options.method:
         overrides.append(f"method={options.method}")

@@ -51,6 +51,7 @@ from typing import Any
 from tqdm import tqdm
 
 from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import add_executor_arguments, validate_executor_arguments
 from envs.polytopes import identify, tokens
 from envs.polytopes.check import add_limit_arguments, check_file
 from envs.polytopes.properties import ALL_PROPERTIES, PropertyReport
@@ -313,14 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--encoding-seed", type=int, default=0)
     parser.add_argument("--paper", choices=sorted(PAPER), default=None)
-    parser.add_argument("--workers", type=int, default=2)
+    add_executor_arguments(parser, workers=2)
     add_limit_arguments(parser)
     parser.add_argument("--out", default="results/polytopes")
     parser.add_argument("--label", default=None, help="output file stem (default: FILE's)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    validate_executor_arguments(args)
     if not 1 <= args.d <= 10:
         raise UsageError(f"--d must be in 1..10, got {args.d}")
     run(args)

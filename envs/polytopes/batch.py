@@ -1,32 +1,36 @@
-"""Batch property checking with a process pool and a progress bar."""
+"""Batch property checking on any executor backend (see :mod:`envs.parallel`)."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
-from tqdm import tqdm
+from envs.parallel import TaskOutcome, pool_context, run_tasks
+from envs.polytopes.properties import ParseError, PropertyReport, check, parse_matrix
 
-from envs.polytopes.properties import PropertyReport, check
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """Process start method for worker pools.
-
-    Normaliz uses OpenMP; forking a process after OpenMP ran deadlocks the child, so
-    workers start from a clean ``forkserver`` (or ``spawn`` where that is unavailable).
-    """
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+__all__ = ["check_many", "pool_context", "summarize"]
 
 
 def _check_chunk(
     chunk: Sequence[Any], representation: str, options: dict[str, Any]
 ) -> list[PropertyReport]:
     return [check(matrix, representation, **options) for matrix in chunk]
+
+
+def _unknown_report(matrix: Any, representation: str, error: str, limits: Any) -> PropertyReport:
+    """The report of a matrix whose check failed in the executor: every property unknown."""
+    report = PropertyReport(representation=representation, parseable=False)
+    try:
+        rows = parse_matrix(matrix, representation=representation, limits=limits)
+    except ParseError as parse_error:
+        report.reason = f"not parseable: {parse_error}"
+        return report
+    report.parseable = True
+    report.n_rows, report.dimension = rows.shape
+    report.compact = report.lattice = report.reflexive = report.smooth = report.normal = None
+    report.reason = f"check failed: {error}"
+    return report
 
 
 def check_many(
@@ -36,26 +40,70 @@ def check_many(
     workers: int = 2,
     chunk_size: int = 8,
     progress: bool = True,
+    backend: str | None = None,
+    address: str | None = None,
+    retries: int = 2,
+    task_timeout: float | None = None,
     **options: Any,
 ) -> list[PropertyReport]:
-    """Check many matrices; results are in input order.
+    """Check many matrices; results are in input order, the same on every backend.
 
-    ``workers <= 1`` runs in this process. ``options`` go to
-    :func:`envs.polytopes.properties.check` (``normality``, ``smooth_method``, ``limits``).
+    Chunks of ``chunk_size`` matrices are the tasks of :func:`envs.parallel.run_tasks`
+    (``backend`` default: ``serial`` for ``workers <= 1``, else ``process``; ``address``,
+    ``retries`` and ``task_timeout`` as there). A chunk that still fails after its retries
+    (its worker died, say) is re-run one matrix per task; a matrix that fails then too gets
+    a report with every property unknown (``None``) and the error as its ``reason``.
+    ``options`` go to :func:`envs.polytopes.properties.check` (``normality``,
+    ``smooth_method``, ``limits``).
     """
-    chunks = [matrices[i : i + chunk_size] for i in range(0, len(matrices), chunk_size)]
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     worker = partial(_check_chunk, representation=representation, options=options)
+    executor = {
+        "backend": backend,
+        "workers": workers if backend is not None or workers > 1 else 1,
+        "address": address,
+        "retries": retries,
+        "timeout": task_timeout,
+    }
+    starts = list(range(0, len(matrices), chunk_size))
+    chunks = [list(matrices[i : i + chunk_size]) for i in starts]
+    outcomes = run_tasks(
+        worker,
+        chunks,
+        desc="checking",
+        unit="polytope",
+        units=[len(chunk) for chunk in chunks],
+        progress=progress,
+        **executor,
+    )
+    failed = [k for k, outcome in enumerate(outcomes) if not outcome.ok]
+    singles: dict[int, TaskOutcome] = {}
+    if failed:  # isolate the matrix that broke its chunk; the others still get checked
+        positions = [starts[k] + j for k in failed for j in range(len(chunks[k]))]
+        rerun = run_tasks(
+            worker,
+            [[matrices[p]] for p in positions],
+            desc="re-checking",
+            unit="polytope",
+            progress=progress,
+            **executor,
+        )
+        singles = dict(zip(positions, rerun, strict=True))
     reports: list[PropertyReport] = []
-    with tqdm(total=len(matrices), desc="checking", unit="polytope", disable=not progress) as bar:
-        if workers <= 1:
-            for chunk in chunks:
-                reports.extend(worker(chunk))
-                bar.update(len(chunk))
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-                for result in pool.map(worker, chunks):
-                    reports.extend(result)
-                    bar.update(len(result))
+    for k, outcome in enumerate(outcomes):
+        if outcome.ok:
+            reports.extend(outcome.value)
+            continue
+        for j in range(len(chunks[k])):
+            single = singles[starts[k] + j]
+            if single.ok:
+                reports.extend(single.value)
+            else:
+                limits = options.get("limits")
+                reports.append(
+                    _unknown_report(chunks[k][j], representation, str(single.error), limits)
+                )
     return reports
 
 

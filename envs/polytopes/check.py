@@ -1,7 +1,7 @@
 """Command line property checker.
 
     python -m envs.polytopes.check FILE [--representation vertices] [--normality exact]
-        [--time-limit 60] [--enumeration-time-limit 30] [--workers 2] [--summary]
+        [--time-limit 60] [--enumeration-time-limit 30] [--workers 2] [--backend serial|process|ray] [--summary]
 
 ``FILE`` (or ``-`` for stdin) holds one integer matrix per blank-line-separated block,
 one row per line, entries separated by spaces or commas. Prints one JSON object per
@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import add_executor_arguments, validate_executor_arguments
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.properties import (
     ENUMERATION_TIME_LIMIT,
@@ -112,6 +113,10 @@ def check_file(path: str, args: argparse.Namespace) -> tuple[list[str], list[Pro
         blocks,
         args.representation,
         workers=args.workers,
+        backend=getattr(args, "backend", None),
+        address=getattr(args, "address", None),
+        retries=getattr(args, "retries", 2),
+        task_timeout=getattr(args, "task_timeout", None),
         progress=not args.no_progress,
         normality=args.normality,
         limits=limits_from_args(args),
@@ -130,12 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--representation", choices=("hyperplane", "vertices"), default="hyperplane"
     )
     add_limit_arguments(parser)
-    parser.add_argument("--workers", type=int, default=2)
+    add_executor_arguments(parser, workers=2)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--summary", action="store_true", help="print counts to stderr")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    validate_executor_arguments(args)
     _, reports = check_file(args.file, args)
     for block_number, report in enumerate(reports):
         record = {"block": block_number, **report.to_dict()}

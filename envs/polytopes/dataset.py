@@ -33,11 +33,13 @@ import os
 from collections.abc import Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import BACKENDS
 from envs.polytopes import derived, magma_format
 from envs.polytopes.packed import MatrixList, offsets_from_counts, read_bundle, write_bundle
 
@@ -190,11 +192,20 @@ class SmoothFanoData:
         )
 
     def field(
-        self, field: str, *, workers: int | None = None, progress: bool = True
+        self, field: str, *, workers: int | None = None, progress: bool = True, **executor: Any
     ) -> dict[str, np.ndarray]:
-        """The arrays of a derived field (computed into the cache if neither shipped nor cached)."""
+        """The arrays of a derived field (computed into the cache if neither shipped nor cached).
+
+        ``executor``: ``backend`` / ``address`` of :func:`envs.parallel.run_tasks`.
+        """
         return derived.load_field(
-            self.d, field, self.rows, cache_dir=self.cache_dir, workers=workers, progress=progress
+            self.d,
+            field,
+            self.rows,
+            cache_dir=self.cache_dir,
+            workers=workers,
+            progress=progress,
+            **executor,
         )
 
     @cached_property
@@ -325,9 +336,13 @@ def _derive(args: argparse.Namespace) -> None:
                     workers=args.workers,
                     part_size=args.part_size,
                     desc=f"d={d} {field}",
+                    backend=args.backend,
+                    address=args.address,
                 )
             else:
-                arrays = data.field(field, workers=args.workers)
+                arrays = data.field(
+                    field, workers=args.workers, backend=args.backend, address=args.address
+                )
             where = derived.cache_file(d, field, data.cache_dir)
             if args.ship:
                 arrays = {name: value for name, value in arrays.items() if name != "n"}
@@ -357,6 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fields", nargs="+", choices=derived.FIELDS, default=list(derived.FIELDS)
     )
     derive_parser.add_argument("--workers", type=int, default=None, help="default: all cores")
+    derive_parser.add_argument(
+        "--backend", choices=BACKENDS, default=None,
+        help="serial, process (default) or ray (envs.parallel; a cluster with --address)",
+    )
+    derive_parser.add_argument("--address", default=None, help="Ray cluster to join")
     derive_parser.add_argument("--part-size", type=int, default=derived.PART_SIZE)
     derive_parser.add_argument("--cache-dir", type=Path, default=None)
     derive_parser.add_argument(

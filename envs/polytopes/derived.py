@@ -17,15 +17,14 @@ removed once merged.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from envs.parallel import run_tasks
 from envs.polytopes import geometry, normal_form
 from envs.polytopes.packed import (
     MatrixList,
@@ -75,12 +74,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # Normaliz uses OpenMP; forking after OpenMP ran deadlocks the child.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _check_field(field: str) -> None:
@@ -146,11 +139,15 @@ def compute(
     part_size: int = PART_SIZE,
     progress: bool = True,
     desc: str | None = None,
+    backend: str | None = None,
+    address: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Compute ``field`` for every matrix of ``rows``, write ``out`` (``.npz``), return it.
 
     Parts of ``part_size`` entries are written to ``<out>.parts-<part_size>/`` as they
-    finish (by ``workers`` processes; ``<= 1``: in this process), so an interrupted run
+    finish (tasks of :func:`envs.parallel.run_tasks` on ``backend``, default ``process``
+    with ``workers`` processes, ``ray`` with ``address``; ``workers <= 1`` and no
+    ``backend``: in this process), so an interrupted run
     resumes; ``out`` is written once all parts exist, and the parts are then removed.
     """
     _check_field(field)
@@ -175,11 +172,13 @@ def compute(
         disable=not progress,
         smoothing=0.05,
     ) as bar:
-        if workers <= 1 or len(todo) <= 1:
+        if backend in (None, "serial") and (workers <= 1 or len(todo) <= 1):
             for k in todo:
                 bar.update(_compute_part(field, rows[starts[k] : starts[k] + part_size], paths[k]))
         else:
-            _run_pool(field, rows, starts, paths, todo, part_size, workers, bar)
+            _run_executor(
+                field, rows, starts, paths, todo, part_size, workers, bar, backend, address
+            )
     parts = [read_bundle(path) for path in paths]
     merged = _merge(field, parts, n)
     write_bundle(out, {**merged, "n": np.array(n)})
@@ -187,7 +186,11 @@ def compute(
     return merged
 
 
-def _run_pool(
+def _compute_part_task(task: tuple[str, MatrixList, Path]) -> int:
+    return _compute_part(*task)
+
+
+def _run_executor(
     field: str,
     rows: MatrixList,
     starts: list[int],
@@ -196,23 +199,27 @@ def _run_pool(
     part_size: int,
     workers: int,
     bar: tqdm,
+    backend: str | None,
+    address: str | None,
 ) -> None:
-    pending: set = set()
-    queue = list(reversed(todo))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * workers:  # bounded: parts are pickled
-                    k = queue.pop()
-                    chunk = rows[starts[k] : starts[k] + part_size]
-                    pending.add(pool.submit(_compute_part, field, chunk, paths[k]))
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    bar.update(future.result())
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    """Compute the parts ``todo`` through :func:`envs.parallel.run_tasks` (one task each)."""
+    tasks = [(field, rows[starts[k] : starts[k] + part_size], paths[k]) for k in todo]
+    outcomes = run_tasks(
+        _compute_part_task,
+        tasks,
+        backend=backend,
+        workers=workers,
+        address=address,
+        progress=False,
+        on_result=lambda outcome: bar.update(outcome.value if outcome.ok else 0),
+    )
+    failed = [(todo[o.index], o.error) for o in outcomes if not o.ok]
+    if failed:
+        part, error = failed[0]
+        raise RuntimeError(
+            f"{len(failed)} part(s) of {field} failed (first: part {part}: {error}); "
+            "rerun to retry them (finished parts are kept)"
+        )
 
 
 # ----------------------------------------------------------------------------- loading
@@ -226,6 +233,8 @@ def load_field(
     cache_dir: str | os.PathLike[str],
     workers: int | None = None,
     progress: bool = True,
+    backend: str | None = None,
+    address: str | None = None,
 ) -> dict[str, np.ndarray]:
     """The arrays of ``field`` for dimension ``d``: shipped, cached, or computed now."""
     _check_field(field)
@@ -246,6 +255,8 @@ def load_field(
         workers=workers,
         progress=progress,
         desc=f"d={d} {field} (first use; cached in {cache_dir})",
+        backend=backend,
+        address=address,
     )
 
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 
 from baselines import benchmark, warm_start_benchmark
+from envs.cli import UsageError
 from envs.polyproof.graphs import stability_number
 
 
@@ -133,9 +134,9 @@ def test_cli_defaults_run(tmp_path, monkeypatch, capsys) -> None:
 
 
 def test_cli_rejects_bad_arguments(tmp_path) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError):
         benchmark.main(["--methods", "nope", "--out", str(tmp_path / "x.csv")])
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError):
         benchmark.main(["--graphs", "0", "--out", str(tmp_path / "x.csv")])
 
 
