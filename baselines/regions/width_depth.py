@@ -1,6 +1,7 @@
 """Width against depth: monomial counts of [2, w+2, 1] against [2, w, 2, 1], w = 2..8.
 
     python -m baselines.regions.width_depth [--seeds 5] [--output results/regions]
+        [--backend serial|process|ray] [--workers N] [--address ADDR]
 
 Both families have w + 2 hidden neurons.  For each network: native monomial count (like
 terms combined), pruned count (monomial complexity) and exact number of linear regions
@@ -13,12 +14,31 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
+from envs.parallel import TaskOutcome, add_executor_arguments, executor_options, run_tasks
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_network
 from envs.regions.tropical import monomial_counts
+
+FIELDS = ["family", "w", "seed", "architecture", "native", "pruned", "regions"]
+
+
+def sweep_row(job: tuple[str, int, int]) -> dict:
+    """One network ``(family, w, seed)`` -> its CSV row (a task for the executor)."""
+    family, w, seed = job
+    arch = [2, w + 2, 1] if family == "shallow" else [2, w, 2, 1]
+    network = random_network(arch, seed)
+    counts = monomial_counts(network, native=True)
+    return {
+        "family": family,
+        "w": w,
+        "seed": seed,
+        "architecture": ",".join(map(str, arch)),
+        "native": counts["native_total"],
+        "pruned": counts["monomial_complexity"],
+        "regions": count_regions_traversal(network).count,
+    }
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -26,33 +46,38 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--widths", default="2,3,4,5,6,7,8")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_executor_arguments(parser, workers=1)
     args = parser.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
-    fields = ["family", "w", "seed", "architecture", "native", "pruned", "regions"]
-    runs = ResumableCSV(args.output / "width_depth.csv", fields, ["family", "w", "seed"])
+    runs = ResumableCSV(args.output / "width_depth.csv", FIELDS, ["family", "w", "seed"])
     jobs = [
         (family, w, seed)
         for w in widths
         for family in ("shallow", "deep")
         for seed in range(args.seeds)
     ]
-    for family, w, seed in tqdm(jobs, desc="width_depth"):
-        if runs.has(family=family, w=w, seed=seed):
-            continue
-        arch = [2, w + 2, 1] if family == "shallow" else [2, w, 2, 1]
-        network = random_network(arch, seed)
-        counts = monomial_counts(network, native=True)
-        runs.append(
-            {
-                "family": family,
-                "w": w,
-                "seed": seed,
-                "architecture": ",".join(map(str, arch)),
-                "native": counts["native_total"],
-                "pruned": counts["monomial_complexity"],
-                "regions": count_regions_traversal(network).count,
-            }
-        )
+    todo = [job for job in jobs if not runs.has(family=job[0], w=job[1], seed=job[2])]
+
+    def record(outcome: TaskOutcome) -> None:  # appended as each network finishes: resumable
+        if outcome.ok:
+            runs.append(outcome.value)
+
+    outcomes = run_tasks(
+        sweep_row,
+        todo,
+        desc="width_depth",
+        unit="network",
+        on_result=record,
+        **executor_options(args),
+    )
+    # Rows were appended as they finished; rewrite them in job order (same file on any backend).
+    position = {(f, str(w), str(seed)): k for k, (f, w, seed) in enumerate(jobs)}
+    runs.rows.sort(key=lambda r: position.get((r["family"], r["w"], r["seed"]), len(position)))
+    write_csv(runs.path, runs.rows, FIELDS)
+    failed = [(job, o.error) for job, o in zip(todo, outcomes, strict=True) if not o.ok]
+    if failed:  # not in the CSV: a rerun retries them
+        lines = "; ".join(f"{job}: {error}" for job, error in failed)
+        raise RuntimeError(f"{len(failed)} networks failed (rerun to retry them): {lines}")
     summary = []
     for w in widths:
         for family in ("shallow", "deep"):

@@ -18,6 +18,7 @@ import numpy as np
 from envs.highs import new_highs as shared_new_highs
 
 SLACK_TOL = 1e-7
+_RETRIES = ("clear", "fresh", "ipm")
 _INF = highspy.kHighsInf
 
 
@@ -82,16 +83,38 @@ class SlackLP:
         highs.passModel(lp)
         self.highs = highs
         self.num_solves = 0
+        self.num_retries = 0
 
     def solve(self) -> tuple[float, np.ndarray]:
-        """Solve the current model; return (t*, x*)."""
+        """Solve the current model; return (t*, x*).
+
+        A solve that does not end ``Optimal`` is retried: from scratch (solver state cleared),
+        then on a fresh HiGHS copy without presolve, then with the interior-point solver.  If
+        all fail, :class:`LPError` is raised; a failed LP never becomes a result.
+        """
         self.highs.run()
         self.num_solves += 1
         status = self.highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise LPError(f"HiGHS returned {self.highs.modelStatusToString(status)}")
-        values = np.asarray(self.highs.getSolution().col_value)
-        return float(values[self.t_col]), values[: self.dim]
+        if status == highspy.HighsModelStatus.kOptimal:
+            values = np.asarray(self.highs.getSolution().col_value)
+            return float(values[self.t_col]), values[: self.dim]
+        first = self.highs.modelStatusToString(status)
+        for attempt in _RETRIES:
+            self.num_retries += 1
+            solver = self.highs
+            if attempt == "clear":
+                solver.clearSolver()
+            else:
+                solver = new_highs()
+                solver.setOptionValue("presolve", "off")
+                if attempt == "ipm":
+                    solver.setOptionValue("solver", "ipm")
+                solver.passModel(self.highs.getLp())
+            solver.run()
+            if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                values = np.asarray(solver.getSolution().col_value)
+                return float(values[self.t_col]), values[: self.dim]
+        raise LPError(f"HiGHS returned {first} (retries: {', '.join(_RETRIES)} failed)")
 
     def solve_modified(
         self, reversed_rows: np.ndarray | list[int] = (), equality_rows: np.ndarray | list[int] = (),

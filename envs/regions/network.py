@@ -60,6 +60,8 @@ class ReLUNetwork:
             raise ValueError(f"got {len(weights)} weight matrices but {len(biases)} bias vectors")
         ws, bs = [], []
         for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+            if np.iscomplexobj(np.asarray(weight)) or np.iscomplexobj(np.asarray(bias)):
+                raise ValueError(f"layer {index}: complex weights; weights must be real")
             try:
                 w = np.array(weight, dtype=np.float64)
                 b = np.array(bias, dtype=np.float64).reshape(-1)
@@ -97,18 +99,51 @@ class ReLUNetwork:
 
     @classmethod
     def from_npz(cls, path: str | Path) -> ReLUNetwork:
-        """Load ``W0, b0, W1, b1, ...`` arrays from an ``.npz`` file."""
-        with np.load(path) as data:
-            count = 0
-            while f"W{count}" in data:
-                count += 1
-            if count == 0:
+        """Load ``W0, b0, W1, b1, ...`` arrays from an ``.npz`` file.
+
+        Raises ``ValueError`` (one line) for a file that is not an ``.npz`` archive, missing or
+        extra layers (``W0, W2`` without ``W1``), missing biases, non-real or non-numeric data.
+        """
+        import zipfile
+
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise ValueError(f"{path}: not a readable .npz archive of weight arrays") from error
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: a single array, expected an .npz archive with W0, b0, ...")
+        with data:
+            names = set(data.files)
+            layers = sorted(int(name[1:]) for name in names
+                            if name[:1] in "Wb" and name[1:].isdigit())
+            weights_at = sorted(int(n[1:]) for n in names if n[:1] == "W" and n[1:].isdigit())
+            if not weights_at:
                 raise ValueError(f"{path}: expected arrays named W0, b0, W1, b1, ...")
-            missing = [f"b{i}" for i in range(count) if f"b{i}" not in data]
+            count = weights_at[-1] + 1
+            gaps = [f"W{i}" for i in range(count) if i not in weights_at]
+            if gaps:
+                raise ValueError(f"{path}: layer gap, missing weight arrays {gaps}")
+            missing = [f"b{i}" for i in range(count) if f"b{i}" not in names]
             if missing:
                 raise ValueError(f"{path}: missing bias arrays {missing}")
-            return cls.from_lists([data[f"W{i}"] for i in range(count)],
-                                  [data[f"b{i}"] for i in range(count)])
+            extra = sorted(set(layers) - set(range(count)))
+            if extra:
+                raise ValueError(f"{path}: bias arrays without weights: {[f'b{i}' for i in extra]}")
+            arrays = []
+            for i in range(count):
+                for name in (f"W{i}", f"b{i}"):
+                    try:
+                        array = data[name]
+                    except ValueError as error:  # object arrays need pickle
+                        raise ValueError(f"{path}: {name} is not a numeric array") from error
+                    if np.iscomplexobj(array):
+                        raise ValueError(f"{path}: {name} has complex entries; weights must be real")
+                    if array.dtype.kind not in "biuf":
+                        raise ValueError(f"{path}: {name} has dtype {array.dtype}, expected real numbers")
+                    arrays.append(array)
+            return cls.from_lists(arrays[0::2], arrays[1::2])
 
     def save_npz(self, path: str | Path) -> None:
         """Save as ``W0, b0, ...`` arrays (readable by :meth:`from_npz`)."""
@@ -215,10 +250,13 @@ class ReLUNetwork:
 
 
 def parse_architecture(text: str | Sequence[int]) -> list[int]:
-    """Parse ``"2,6,1"`` (or a list) into ``[2, 6, 1]`` with validation."""
+    """Parse ``"2,6,1"`` (or a list) into ``[2, 6, 1]``; empty parts (``"2,,1"``) are errors."""
     if isinstance(text, str):
+        parts = text.replace(" ", "").split(",")
+        if any(part == "" for part in parts):
+            raise ValueError(f"architecture has an empty layer size: {text!r}")
         try:
-            arch = [int(part) for part in text.replace(" ", "").split(",") if part]
+            arch = [int(part) for part in parts]
         except ValueError as error:
             raise ValueError(f"architecture must be comma-separated integers, got {text!r}") from error
     else:

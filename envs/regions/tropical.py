@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.regions.lp import SLACK_TOL, SlackLP
+from envs.regions.lp import SLACK_TOL, LPError, SlackLP
 from envs.regions.network import ReLUNetwork
 
 EXPONENT_DECIMALS = 9
+#: exponents rounded to the same class must agree to this relative precision (else ValueError)
+MERGE_REL_TOL = 1e-13
 
 
 def unique_row_inverse(keys: np.ndarray) -> np.ndarray:
@@ -76,9 +78,17 @@ class TropicalPolynomial:
         """Combine monomials with equal exponents (keep the largest coefficient)."""
         inverse = unique_row_inverse(np.round(self.exponents, EXPONENT_DECIMALS))
         count = int(inverse.max()) + 1
+        if count == self.num_monomials:
+            return self
         coefficients = np.full(count, -np.inf)
         np.maximum.at(coefficients, inverse, self.coefficients)
         _, first = np.unique(inverse, return_index=True)  # first occurrence of each class
+        spread = float(np.abs(self.exponents - self.exponents[first][inverse]).max())
+        if spread > MERGE_REL_TOL * (1.0 + float(np.abs(self.exponents).max())):
+            raise ValueError(
+                f"monomial exponents {spread:.1e} apart would be merged: below the resolution of "
+                "the float tropical representation (use the traversal)"
+            )
         return TropicalPolynomial(coefficients, self.exponents[first])
 
     def tropical_add(self, other: TropicalPolynomial) -> TropicalPolynomial:
@@ -151,7 +161,11 @@ class TropicalPolynomial:
             model = SlackLP(G / norms[:, None], h / norms)
             for index in undecided:
                 _check_deadline(deadline)
-                slack, _ = model.solve_modified(reversed_rows=[index])
+                try:
+                    slack, _ = model.solve_modified(reversed_rows=[index])
+                except LPError as error:
+                    raise LPError(f"pruning: region of monomial {index} of {m} "
+                                  f"(exponent {self.exponents[index].tolist()}): {error}") from error
                 keep[index] = slack > SLACK_TOL
         return keep
 

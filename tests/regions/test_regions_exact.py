@@ -215,7 +215,7 @@ def test_wide_low_dimensional_traversal_uses_incremental_path():
 
 
 def test_cdd_failure_falls_back_to_highs(monkeypatch):
-    import envs.regions.exact as exact
+    import envs.regions.traversal as exact
 
     net = random_network([2, 6, 3, 1], 8)
     expected = count_regions_tropical(net).count

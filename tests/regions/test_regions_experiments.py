@@ -2,6 +2,7 @@
 
 import csv
 
+import numpy as np
 import pytest
 
 from baselines.regions import (
@@ -47,3 +48,35 @@ def test_other_experiments_small(tmp_path):
 
     rows = digits.main(["--widths", "3", "--epochs", "5", *out])
     assert int(rows[0]["regions_R64"]) == 8
+
+
+def test_digits_slices_tiny(tmp_path):
+    """Random 2-D/3-D slices of a (barely trained) digits classifier: exact counts agree."""
+    from baselines.regions.digits_slices import random_slice, run, train_classifier
+    from envs.regions.exact import count_regions_traversal, count_regions_tropical
+
+    rows = run(["--hidden", "5", "--epochs", "3", "--output", str(tmp_path)])
+    assert [r["slice_dim"] for r in rows] == [2, 3] and all(r["status"] == "ok" for r in rows)
+    assert (tmp_path / "digits_slice_2d.png").stat().st_size > 0
+    network, _ = train_classifier([4, 3], seed=1, epochs=2)
+    anchor = np.zeros(64)
+    for dim in (2, 3):
+        sliced, _, directions = random_slice(network, dim, 3.0, 5, anchor)
+        assert sliced.architecture == [dim, 4, 3, 10]
+        t = np.random.default_rng(0).uniform(-1, 1, size=(20, dim))
+        np.testing.assert_allclose(sliced.forward(t), network.forward(t @ directions.T), atol=1e-9)
+        if dim == 2:  # Algorithm 4 with 10 outputs is the slow part: 2-D only
+            assert (count_regions_traversal(sliced, box_radius=1.0).count
+                    == count_regions_tropical(sliced, box_radius=1.0).count)
+
+
+def test_scaling_walk_with_reference(tmp_path, capsys):
+    from baselines.regions import scaling
+    from envs.cli import UsageError
+
+    largest = scaling.run(["--limit", "1", "--families", "one2", "--methods", "traversal",
+                           "--reference", "envs.regions", "--output", str(tmp_path)])
+    assert set(largest) == {"current", "reference"}
+    assert "regions/s current / reference" in capsys.readouterr().out
+    with pytest.raises(UsageError):
+        scaling.run(["--families", "nope", "--output", str(tmp_path)])

@@ -121,5 +121,7 @@ def test_cli_json(tmp_path, capsys):
     random_network([3, 5, 1], 1).save_npz(path)
     assert main(["--weights", str(path), "--method", "traversal", "--no-native"]) == 0
     assert json.loads(capsys.readouterr().out)["count"] == 26
-    assert main(["--arch", "2,nope", "--method", "exact"]) == 2
-    assert "error" in capsys.readouterr().err
+    from envs.cli import UsageError
+
+    with pytest.raises(UsageError):
+        main(["--arch", "2,nope", "--method", "exact"])
