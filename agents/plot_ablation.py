@@ -10,18 +10,28 @@ Reads each run's ``curve.csv`` (or a curve CSV given directly; mean final bound 
 validation graphs, written by ``agents/train_dqn.py`` every ``eval_every`` steps) and plots
 bound vs environment steps, up to the largest step that every run reached unless
 ``--all-steps``. Also writes the merged table next to the PNG (``.csv``).
+
+Bad input (a missing run, a curve without rows or columns, ``--runs`` and ``--labels`` of
+different lengths) is one ``error:`` line on stderr and exit status 2 (``--debug`` shows
+the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from envs.cli import UsageError, UsageParser, run_cli  # noqa: E402
 
 
 def read_curve(run: str | Path) -> list[tuple[int, float]]:
@@ -32,7 +42,16 @@ def read_curve(run: str | Path) -> list[tuple[int, float]]:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (train with agents/train_dqn.py first)")
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = [(int(r["step"]), float(r["mean_bound"])) for r in csv.DictReader(fh)]
+        reader = csv.DictReader(fh)
+        missing = {"step", "mean_bound"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path} is not a curve CSV (no column {', '.join(sorted(missing))})")
+        rows = []
+        for line, r in enumerate(reader, start=2):
+            try:
+                rows.append((int(r["step"]), float(r["mean_bound"])))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}:{line}: bad step or mean_bound ({exc})") from exc
     if not rows:
         raise ValueError(f"{path} has no rows")
     return rows
@@ -75,8 +94,11 @@ def plot(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    """Command line; bad input raises :class:`UsageError` (one line, exit 2 via ``run_cli``)."""
+    parser = UsageParser(
+        prog="python -m agents.plot_ablation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--runs", nargs="+", default=["runs/dqn_cpu", "runs/dqn_vanilla_cpu"])
     parser.add_argument("--labels", nargs="+", default=["symmetric", "vanilla"])
@@ -84,10 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-steps", action="store_true", help="do not cut at the shortest run")
     parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
-    path = plot(args.runs, args.labels, args.out, all_steps=args.all_steps, title=args.title)
+    try:
+        path = plot(args.runs, args.labels, args.out, all_steps=args.all_steps, title=args.title)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
     print(f"wrote {path} and {path.with_suffix('.csv')}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

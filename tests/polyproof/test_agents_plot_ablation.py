@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agents.plot_ablation import main, read_curve
+from envs.cli import UsageError, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _curve(path: Path, rows: list[tuple[int, float]]) -> Path:
@@ -52,5 +57,39 @@ def test_plot_errors(tmp_path: Path) -> None:
     _curve(tmp_path / "empty.csv", [])
     with pytest.raises(ValueError, match="no rows"):
         read_curve(tmp_path / "empty.csv")
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(UsageError, match="same length"):
         main(["--runs", str(tmp_path / "empty.csv"), "--labels", "a", "b"])
+
+
+@pytest.mark.parametrize("case", ["missing_run", "empty_curve", "not_a_curve", "bad_value"])
+def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys, case: str) -> None:
+    run = tmp_path / "run"
+    if case == "empty_curve":
+        _curve(run / "curve.csv", [])
+    elif case == "not_a_curve":
+        run.mkdir()
+        (run / "curve.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    elif case == "bad_value":
+        run.mkdir()
+        (run / "curve.csv").write_text("step,mean_bound\n500,abc\n", encoding="utf-8")
+    argv = ["--runs", str(run), "--labels", "x", "--out", str(tmp_path / "a.png")]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow  # two interpreter starts
+def test_missing_run_from_the_shell(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "agents.plot_ablation", "--runs", str(tmp_path / "nope")]
+    done = subprocess.run(cmd + ["--labels", "x"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nope' / 'curve.csv'} not found (train with agents/train_dqn.py first)"
+    ]
+    debug = subprocess.run(
+        cmd + ["--labels", "x", "--debug"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
