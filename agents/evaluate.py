@@ -47,7 +47,7 @@ import torch
 from agents.dqn.policies import CachedQEvaluator, ProofQNetwork
 from agents.dqn.runner import run_greedy_episode
 from agents.dqn.search import beam_search, parse_beam_method
-from baselines.benchmark import FIELDS
+from baselines.benchmark import FIELDS, read_rows
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.polyproof.env import PolyProofEnv
 
@@ -190,16 +190,10 @@ def _read_eval_rows(path: Path, resume: bool) -> list[dict[str, str]]:
     """Rows of an earlier run of this tool at ``path`` (resume), with the columns checked."""
     if not resume or not path.exists() or path.stat().st_size == 0:
         return []
-    text = path.read_text(encoding="utf-8")
-    if not text.endswith("\n"):  # a run killed mid-write: drop the partial last line
-        path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or list(reader.fieldnames) != list(EVAL_FIELDS):
-            raise UsageError(
-                f"{path} exists with other columns; choose another --out or use --no-resume"
-            )
-        return list(reader)
+    try:
+        return read_rows(path, EVAL_FIELDS)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def compare_to(
@@ -283,7 +277,6 @@ def evaluate(
         graph_problem,
         prepare_run,
         prover_seed,
-        read_rows,
         row_key,
         run_method,
         summarize,

@@ -100,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--runs", nargs="+", default=["runs/dqn_cpu", "runs/dqn_vanilla_cpu"])
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints"
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=[str(shipped / f"{name}.curve.csv") for name in ("dqn_cpu_symmetric", "dqn_vanilla_cpu")],
+        help="run folders or curve CSVs (default: the shipped curves in checkpoints/)",
+    )
     parser.add_argument("--labels", nargs="+", default=["symmetric", "vanilla"])
     parser.add_argument("--out", default="results/agents/ablation.png")
     parser.add_argument("--all-steps", action="store_true", help="do not cut at the shortest run")

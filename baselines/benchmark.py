@@ -294,7 +294,8 @@ def write_rows(
     os.replace(temporary, path)
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def read_rows(path: Path, fields: Sequence[str] = FIELDS) -> list[dict[str, str]]:
+    """The rows of an earlier run at ``path`` (a partial last line dropped); columns checked."""
     if not path.exists() or path.stat().st_size == 0:
         return []
     text = path.read_text(encoding="utf-8")
@@ -302,7 +303,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or list(reader.fieldnames) != list(FIELDS):
+        if reader.fieldnames is None or list(reader.fieldnames) != list(fields):
             raise ValueError(
                 f"{path} exists with different columns; choose another --out or use --no-resume"
             )

@@ -13,6 +13,7 @@ and ``digits.png``.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -36,12 +37,17 @@ def load_data(seed: int) -> tuple[torch.Tensor, ...]:
     return x[order[:split]], y[order[:split]], x[order[split:]], y[order[split:]]
 
 
-def train(width: int, seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
+def train_classifier(hidden: Sequence[int], seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
+    """Train ``[64, *hidden, 10]`` on the digits; return the network and its test accuracy."""
     x_train, y_train, x_test, y_test = load_data(seed)
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(64, width), torch.nn.ReLU(), torch.nn.Linear(width, 10)
-    )
+    sizes = [64, *hidden, 10]
+    layers: list[torch.nn.Module] = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if index < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(epochs):
         optimiser.zero_grad()
@@ -50,6 +56,11 @@ def train(width: int, seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
     with torch.no_grad():
         accuracy = float((model(x_test).argmax(dim=1) == y_test).float().mean())
     return ReLUNetwork.from_sequential(model), accuracy
+
+
+def train(width: int, seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
+    """Train ``[64, width, 10]`` on the digits (see :func:`train_classifier`)."""
+    return train_classifier([width], seed, epochs)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -23,32 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.regions.digits import load_data
+from baselines.regions.digits import load_data, train_classifier
 from baselines.regions.io_utils import DEFAULT_OUTPUT, save_figure, write_csv
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.regions.exact import RegionResult, count_regions_traversal
 from envs.regions.network import ReLUNetwork
-
-
-def train_classifier(hidden: Sequence[int], seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
-    """Train ``[64, *hidden, 10]`` on the digits; return the network and its test accuracy."""
-    x_train, y_train, x_test, y_test = load_data(seed)
-    torch.manual_seed(seed)
-    sizes = [64, *hidden, 10]
-    layers: list[torch.nn.Module] = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(torch.nn.Linear(fan_in, fan_out))
-        if index < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(epochs):
-        optimiser.zero_grad()
-        torch.nn.functional.cross_entropy(model(x_train), y_train).backward()
-        optimiser.step()
-    with torch.no_grad():
-        accuracy = float((model(x_test).argmax(dim=1) == y_test).float().mean())
-    return ReLUNetwork.from_sequential(model), accuracy
 
 
 def random_slice(network: ReLUNetwork, dim: int, radius: float, seed: int,
