@@ -3,6 +3,12 @@
 Usage::
 
     python agents/train_dqn.py --config configs/dqn_cpu_dagger.yaml [--override key=value ...] [--resume]
+    python agents/train_dqn.py --config configs/dqfd_cpu.yaml   # DQfD fine-tuning (agents.dqn.dqfd)
+
+Options are the keys of :class:`agents.dqn.config.TrainArgs` (type-checked; bad input is
+one ``error:`` line and exit status 2). Modules: :mod:`agents.dqn.config` (options),
+:mod:`agents.dqn.construction` (envs, ``n_envs`` vectorised collection, model),
+:mod:`agents.dqn.checkpointing` (exact resume), :mod:`agents.dqn.dqfd` (DQfD loss).
 
 Without ``--config`` the defaults are the paper's settings (``configs/dqn_paper.yaml``,
 meant for a GPU). ``configs/dqn_cpu_dagger.yaml`` trains the shipped checkpoint in about 15
@@ -31,15 +37,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
-import os
 import pickle
-import shutil
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -51,320 +53,30 @@ import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import VecEnv
 from tqdm import tqdm
 
-from agents.common import rng_state, set_rng_state
 from agents.dqn import ProofDQN
-from agents.dqn.runner import ReplayableEnv, find_wrapper, restore_env_state, run_greedy_episode
-from envs.polyproof.env import PolyProofEnv
-from envs.polyproof.generator import RandomStableSetGenerator
+from agents.dqn.checkpointing import (
+    PRETRAIN_CHECKPOINT,
+    load_checkpoint,
+    load_pretrain_checkpoint,
+    save_checkpoint,
+    save_pretrain_checkpoint,
+)
+from agents.dqn.config import TrainArgs, load_args
+from agents.dqn.construction import (
+    held_out_problems,
+    make_env,
+    make_model,
+    make_vec_env,
+    validation_bound,
+)
+from agents.dqn.runner import run_greedy_episode
+from envs.cli import UsageError, UsageParser, run_cli
 from envs.polyproof.problem import Problem
 
-
-@dataclass
-class TrainArgs:
-    """All options (YAML keys). Defaults are the paper's (Fawzi et al. 2019, App. B.4)."""
-
-    # environment
-    n: int = 25
-    p_low: float = 0.5
-    p_high: float = 1.0
-    max_steps: int = 100
-    max_degree: int = 2
-    invalid_action_penalty: float = 1.0
-    # network
-    architecture: str = "symmetric"  # or "vanilla"
-    width: int = 500
-    feature_dim: int | None = None
-    objective_normalization: str = (
-        "sum"  # "mean": per-class mean over f's monomials (n-independent)
-    )
-    # DQN
-    total_timesteps: int = 1_000_000
-    learning_rate: float = 1e-5
-    optimizer: str = "rmsprop"  # or "adam"
-    batch_size: int = 32
-    gamma: float = 0.99
-    buffer_size: int = 100_000
-    learning_starts: int = 1000
-    train_freq: int = 4
-    gradient_steps: int = 1
-    target_update_interval: int = 1000
-    exploration_initial_eps: float = 0.1
-    exploration_final_eps: float = 0.1
-    exploration_fraction: float = 0.0
-    loss: str = "l1"
-    double_q: bool = False
-    max_grad_norm: float | None = 10.0
-    # learning from demonstrations (DQfD; off by default, the paper uses none)
-    expert: str | None = None  # "clique_cover" or "dual_pricing" (agents.dqn.demonstrations)
-    demonstration_episodes: int = 0
-    demonstration_seed: int = 777
-    demonstration_fraction: float = 0.25
-    pretrain_steps: int = 0
-    pretrain_td: bool = True  # False: margin loss only while pretraining (fast behaviour cloning)
-    margin_loss_weight: float = 1.0
-    expert_margin: float = 0.8
-    margin_negatives: int = 32
-    mined_negatives: int = 0  # of which the highest-Q non-expert actions (hard-negative mining)
-    # DAgger rounds after pretraining: the agent plays, the expert labels its states, and
-    # pretrain_steps-style margin updates follow (needs pretrain_td: false, total_timesteps: 0)
-    dagger_rounds: int = 0
-    dagger_episodes: int = 20
-    dagger_updates: int = 200
-    dagger_seed: int = 5000
-    # run
-    seed: int = 0
-    run_dir: str = "runs/dqn_paper"
-    device: str = "auto"
-    torch_threads: int = 0  # 0: torch default
-    checkpoint_every: int = 10_000
-    eval_every: int = 10_000
-    eval_graphs: int = 20
-    eval_seed: int = 12345
-    final_eval_graphs: int = 50
-    final_eval_seed: int = 54321
-    save_replay_buffer: bool = True
-    init_from: str | None = (
-        None  # a ProofDQN .zip whose network weights start this run (fine-tuning)
-    )
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if self.architecture not in ("symmetric", "vanilla"):
-            raise ValueError(
-                f"architecture must be 'symmetric' or 'vanilla', got {self.architecture!r}"
-            )
-        if self.optimizer not in ("rmsprop", "adam"):
-            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {self.optimizer!r}")
-        for name in (
-            "n",
-            "max_steps",
-            "width",
-            "batch_size",
-            "train_freq",
-            "checkpoint_every",
-            "eval_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.total_timesteps < 0 or (self.total_timesteps == 0 and not self.pretrain_steps):
-            raise ValueError(
-                "total_timesteps must be positive (0 only with pretrain_steps > 0: pretraining alone)"
-            )
-        if self.checkpoint_every % self.eval_every:
-            raise ValueError("checkpoint_every must be a multiple of eval_every")
-        if self.eval_every % self.train_freq:
-            raise ValueError("eval_every must be a multiple of train_freq (exact resume)")
-        if not (0.0 <= self.p_low <= self.p_high <= 1.0):
-            raise ValueError("need 0 <= p_low <= p_high <= 1")
-        if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
-            raise ValueError("learning_rate must be a positive finite number")
-        if self.demonstration_episodes < 0 or self.pretrain_steps < 0:
-            raise ValueError("demonstration_episodes and pretrain_steps must be >= 0")
-        if self.demonstration_episodes and self.expert is None:
-            raise ValueError(
-                "demonstration_episodes > 0 needs an expert (clique_cover or dual_pricing)"
-            )
-        if self.pretrain_steps and not self.demonstration_episodes:
-            raise ValueError("pretrain_steps > 0 needs demonstration_episodes > 0")
-        if self.dagger_rounds < 0:
-            raise ValueError(f"dagger_rounds must be >= 0, got {self.dagger_rounds}")
-        if self.dagger_rounds:
-            if not self.pretrain_steps:
-                raise ValueError("dagger_rounds > 0 needs pretrain_steps > 0")
-            if self.dagger_episodes < 1 or self.dagger_updates < 1:
-                raise ValueError("dagger_episodes and dagger_updates must be positive")
-            if self.pretrain_td or self.total_timesteps:
-                raise ValueError(
-                    "DAgger's relabelled transitions carry the played action's next state, "
-                    "so they serve the margin loss only: set pretrain_td: false and "
-                    "total_timesteps: 0"
-                )
-
-
-def load_args(config: str | None, overrides: list[str]) -> TrainArgs:
-    data: dict[str, Any] = {}
-    if config:
-        with open(config, encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config}: the config must be a mapping")
-        data.update(loaded)
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"--override expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        data[key.strip()] = yaml.safe_load(value)
-    names = {f.name for f in dataclasses.fields(TrainArgs)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"unknown config keys: {unknown}")
-    args = TrainArgs(**data)
-    args.validate()
-    return args
-
-
-# -- construction ---------------------------------------------------------------------------------
-def make_env(args: TrainArgs) -> PolyProofEnv:
-    return PolyProofEnv(
-        n=args.n,
-        p_range=(args.p_low, args.p_high),
-        max_steps=args.max_steps,
-        max_degree=args.max_degree,
-        invalid_action_penalty=args.invalid_action_penalty,
-    )
-
-
-def make_vec_env(args: TrainArgs) -> DummyVecEnv:
-    return DummyVecEnv([lambda: Monitor(ReplayableEnv(make_env(args)))])
-
-
-def make_model(args: TrainArgs, vec_env: DummyVecEnv) -> ProofDQN:
-    optimizer = torch.optim.RMSprop if args.optimizer == "rmsprop" else torch.optim.Adam
-    return ProofDQN(
-        "ProofDQNPolicy",
-        vec_env,
-        learning_rate=args.learning_rate,
-        buffer_size=args.buffer_size,
-        learning_starts=args.learning_starts,
-        batch_size=args.batch_size,
-        gamma=args.gamma,
-        train_freq=args.train_freq,
-        gradient_steps=args.gradient_steps,
-        target_update_interval=args.target_update_interval,
-        exploration_initial_eps=args.exploration_initial_eps,
-        exploration_final_eps=args.exploration_final_eps,
-        exploration_fraction=args.exploration_fraction,
-        exploration_total_timesteps=args.total_timesteps,
-        loss=args.loss,
-        double_q=args.double_q,
-        max_grad_norm=args.max_grad_norm,
-        demonstration_fraction=args.demonstration_fraction,
-        margin_loss_weight=args.margin_loss_weight,
-        expert_margin=args.expert_margin,
-        margin_negatives=args.margin_negatives,
-        mined_negatives=args.mined_negatives,
-        policy_kwargs={
-            "architecture": args.architecture,
-            "width": args.width,
-            "feature_dim": args.feature_dim,
-            "max_degree": args.max_degree,
-            "objective_normalization": args.objective_normalization,
-            "optimizer_class": optimizer,
-        },
-        seed=args.seed,
-        device=args.device,
-    )
-
-
-def held_out_problems(
-    n: int, count: int, seed: int, p_range: tuple[float, float] = (0.5, 1.0)
-) -> list[Problem]:
-    """``count`` random stable-set problems on G(n, p), p ~ U[p_range], from ``seed``."""
-    rng = np.random.default_rng(seed)
-    generator = RandomStableSetGenerator(n=n, p_range=p_range)
-    return [generator(rng) for _ in range(count)]
-
-
-def validation_bound(model: ProofDQN, args: TrainArgs, problems: list[Problem]) -> float:
-    env = make_env(args)
-    bounds = [run_greedy_episode(model.policy, env, p).bound for p in problems]
-    return float(np.mean(bounds))
-
-
-# -- checkpoints ------------------------------------------------------------------------------------
-def _replace_directory(final: Path, write: Callable[[Path], None]) -> Path:
-    """Write a directory through ``write(tmp)`` and swap it in for ``final`` (never half-written)."""
-    tmp = final.with_name(final.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    if final.exists():
-        old = final.with_name(final.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(final)
-    return final
-
-
-def save_checkpoint(
-    model: ProofDQN, vec_env: DummyVecEnv, args: TrainArgs, curve: list[dict]
-) -> Path:
-    def write(tmp: Path) -> None:
-        model.save(tmp / "model.zip")
-        if args.save_replay_buffer:
-            model.save_replay_buffer(tmp / "replay_buffer.pkl")
-        replayable = find_wrapper(vec_env.envs[0], ReplayableEnv)
-        state = {
-            "rng": rng_state(),
-            "env": replayable.get_state(),
-            "curve": curve,
-            "args": asdict(args),
-            "num_timesteps": model.num_timesteps,
-        }
-        with open(tmp / "state.pkl", "wb") as fh:
-            pickle.dump(state, fh)
-
-    return _replace_directory(Path(args.run_dir) / "checkpoint", write)
-
-
-PRETRAIN_CHECKPOINT = "pretrain_checkpoint"
-
-
-def save_pretrain_checkpoint(model: ProofDQN, args: TrainArgs, stage: dict[str, Any]) -> Path:
-    """Checkpoint after pretraining and after each DAgger round: model (with optimizer and
-    exploration RNG), the demonstration buffer, the global RNG states and ``stage``."""
-
-    def write(tmp: Path) -> None:
-        model.save(tmp / "model.zip")
-        with open(tmp / "demonstrations.pkl", "wb") as fh:
-            pickle.dump(model.demonstration_buffer, fh)
-        with open(tmp / "state.pkl", "wb") as fh:
-            pickle.dump({"rng": rng_state(), "stage": stage, "args": asdict(args)}, fh)
-
-    return _replace_directory(Path(args.run_dir) / PRETRAIN_CHECKPOINT, write)
-
-
-def load_pretrain_checkpoint(
-    args: TrainArgs, vec_env: DummyVecEnv
-) -> tuple[ProofDQN, dict[str, Any]]:
-    ckpt = Path(args.run_dir) / PRETRAIN_CHECKPOINT
-    with open(ckpt / "state.pkl", "rb") as fh:
-        state = pickle.load(fh)
-    model = ProofDQN.load(ckpt / "model.zip", env=vec_env, device=args.device)
-    with open(ckpt / "demonstrations.pkl", "rb") as fh:
-        model.set_demonstrations(pickle.load(fh))
-    set_rng_state(state["rng"])
-    return model, state["stage"]
-
-
-def load_checkpoint(args: TrainArgs, vec_env: DummyVecEnv) -> tuple[ProofDQN, list[dict]]:
-    ckpt = Path(args.run_dir) / "checkpoint"
-    if not (ckpt / "model.zip").exists():
-        raise FileNotFoundError(f"no checkpoint in {ckpt}")
-    with open(ckpt / "state.pkl", "rb") as fh:
-        state = pickle.load(fh)
-    model = ProofDQN.load(ckpt / "model.zip", env=vec_env, device=args.device)
-    if (ckpt / "replay_buffer.pkl").exists():
-        model.load_replay_buffer(ckpt / "replay_buffer.pkl")
-    vec_env._seeds = [None] * vec_env.num_envs  # never re-seed the env on resume
-    obs = restore_env_state(vec_env.envs[0], state["env"])
-    last = model._last_obs
-    if last is not None:
-        for key, value in obs.items():
-            if not np.array_equal(np.asarray(last[key])[0], value):
-                raise RuntimeError(f"replayed env state differs from the saved observation ({key})")
-    model._last_obs = {k: np.asarray(v)[None] for k, v in obs.items()}
-    set_rng_state(state["rng"])
-    return model, list(state["curve"])
+__all__ = ["TrainArgs", "load_args", "main", "train"]
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -378,26 +90,48 @@ class _StepBar(BaseCallback):
         return True
 
 
+def training_ns(args: TrainArgs) -> list[int]:
+    """The sizes trained on, in turn (``train_ns``, else ``[n]``)."""
+    return list(args.train_ns) if args.train_ns else [args.n]
+
+
+def n_at(args: TrainArgs, timesteps: int) -> int:
+    """The training n in effect after ``timesteps`` env steps (``ns_chunk`` steps per n)."""
+    ns = training_ns(args)
+    chunk = args.ns_chunk or args.eval_every
+    return ns[(timesteps // chunk) % len(ns)]
+
+
 def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQN:
     """Train (or resume) according to ``args``; returns the final model."""
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     run_dir = Path(args.run_dir)
+    learning_started = (run_dir / "checkpoint").exists()
+    if resume and not learning_started and not (run_dir / PRETRAIN_CHECKPOINT).exists():
+        raise UsageError(f"--resume: no checkpoint in {run_dir} to resume from")
+    if not resume and (learning_started or (run_dir / PRETRAIN_CHECKPOINT).exists()):
+        raise UsageError(
+            f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir"
+        )
+    if args.init_from and not Path(args.init_from).is_file():
+        raise UsageError(f"init_from: no such model {args.init_from}")
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / "config.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(asdict(args), fh, sort_keys=False)
-    vec_env = make_vec_env(args)
-    learning_started = (run_dir / "checkpoint").exists()
-    if resume and not learning_started and not (run_dir / PRETRAIN_CHECKPOINT).exists():
-        raise FileNotFoundError(f"no checkpoint in {run_dir} to resume from")
+    envs: dict[int, VecEnv] = {}
+
+    def env_for(n: int) -> VecEnv:
+        if n not in envs:
+            envs[n] = make_vec_env(args, n)
+        return envs[n]
+
     if resume and learning_started:
-        model, curve = load_checkpoint(args, vec_env)
+        with open(run_dir / "checkpoint" / "state.pkl", "rb") as fh:
+            saved_steps = int(pickle.load(fh)["num_timesteps"])
+        model, curve = load_checkpoint(args, env_for(n_at(args, saved_steps)))
     else:
-        if not resume and (learning_started or (run_dir / PRETRAIN_CHECKPOINT).exists()):
-            raise FileExistsError(
-                f"{run_dir} already has a checkpoint: pass --resume or choose another run_dir"
-            )
-        model = make_model(args, vec_env)
+        model = make_model(args, env_for(training_ns(args)[0]))
         if args.init_from:
             source = ProofDQN.load(args.init_from, device=args.device)
             model.policy.q_net.load_state_dict(source.policy.q_net.state_dict())
@@ -406,11 +140,13 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
     validation = held_out_problems(
         args.n, args.eval_graphs, args.eval_seed, (args.p_low, args.p_high)
     )
-    if args.demonstration_episodes:
+    if args.dqfd and args.demonstration_episodes and not learning_started:
+        fill_dqfd_buffers(model, args, env_for, validation, curve, quiet=quiet)
+    elif args.demonstration_episodes:
         model = use_demonstrations(
             model,
             args,
-            vec_env,
+            env_for(training_ns(args)[0]),
             pretrain=not learning_started,
             resume=resume,
             curve=curve,
@@ -427,9 +163,13 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
     )
     start = time.time()
     first = not resume
+    chunk_every = min(args.eval_every, args.ns_chunk or args.eval_every)
     while model.num_timesteps < args.total_timesteps:
+        n_now = n_at(args, model.num_timesteps)
+        if model.env is not envs.get(n_now):
+            model.set_env(env_for(n_now))
         chunk = min(
-            args.eval_every - model.num_timesteps % args.eval_every,
+            chunk_every - model.num_timesteps % chunk_every,
             args.total_timesteps - model.num_timesteps,
         )
         model.learn(chunk, callback=_StepBar(bar), reset_num_timesteps=first, log_interval=10)
@@ -442,6 +182,7 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             bound = validation_bound(model, args, validation)
             row = {
                 "step": model.num_timesteps,
+                "updates": model._n_updates,
                 "mean_bound": bound,
                 "wall_seconds": round(time.time() - start, 1),
             }
@@ -456,17 +197,66 @@ def train(args: TrainArgs, resume: bool = False, quiet: bool = False) -> ProofDQ
             model.num_timesteps % args.checkpoint_every == 0
             or model.num_timesteps >= args.total_timesteps
         ):
-            save_checkpoint(model, vec_env, args, curve)
+            save_checkpoint(model, model.env, args, curve)  # type: ignore[arg-type]
     bar.close()
     model.save(run_dir / "model.zip")
+    for vec_env in envs.values():
+        vec_env.close()
     final_evaluation(model, args, quiet=quiet)
     return model
+
+
+def fill_dqfd_buffers(
+    model: ProofDQN,
+    args: TrainArgs,
+    env_for: Any,
+    validation: list[Problem],
+    curve: list[dict],
+    quiet: bool = False,
+) -> None:
+    """DQfD: expert episodes at every training n go into that n's prioritised replay buffer
+    (permanent, with a priority bonus); then ``pretrain_steps`` DQfD updates on them."""
+    from agents.dqn.demonstrations import collect_demonstrations
+
+    info: dict[str, Any] = {"expert": args.expert, "per_n": {}}
+    for index, n in enumerate(training_ns(args)):
+        demos, bounds = collect_demonstrations(
+            make_env(args, n),
+            args.expert,  # type: ignore[arg-type]
+            args.demonstration_episodes,
+            seed=args.demonstration_seed + 1000 * index,
+            device=str(model.device),
+            progress=not quiet,
+        )
+        model.set_env(env_for(n))
+        model.replay_buffer.add_demonstrations(demos)  # type: ignore[union-attr]
+        info["per_n"][n] = {
+            "transitions": demos.size(),
+            "expert_mean_bound": float(np.mean(bounds)),
+        }
+    model.set_env(env_for(training_ns(args)[0]))
+    if args.pretrain_steps:
+        rows = model.pretrain(args.pretrain_steps, td=True, progress=not quiet)
+        _write_rows(Path(args.run_dir) / "pretrain.csv", rows)
+    info["validation_bound_after_pretrain"] = validation_bound(model, args, validation)
+    curve.append(
+        {
+            "step": 0,
+            "updates": 0,
+            "mean_bound": info["validation_bound_after_pretrain"],
+            "wall_seconds": 0.0,
+        }
+    )
+    with open(Path(args.run_dir) / "demonstrations.json", "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=2)
+    if not quiet:
+        print(json.dumps(info))
 
 
 def use_demonstrations(
     model: ProofDQN,
     args: TrainArgs,
-    vec_env: DummyVecEnv,
+    vec_env: VecEnv,
     pretrain: bool,
     resume: bool,
     curve: list[dict],
@@ -604,10 +394,8 @@ def final_evaluation(model: ProofDQN, args: TrainArgs, quiet: bool = False) -> d
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def main(argv: list[str] | None = None) -> int:
+    parser = UsageParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="YAML file with TrainArgs keys")
     parser.add_argument(
         "--override", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys"
@@ -622,9 +410,9 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
     args = load_args(ns.config, ns.override)
-    os.makedirs(args.run_dir, exist_ok=True)
     train(args, resume=ns.resume, quiet=ns.quiet)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

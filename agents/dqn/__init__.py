@@ -8,10 +8,12 @@ from agents.dqn.policies import (
     SymmetricQNetwork,
     VanillaQNetwork,
 )
+from agents.dqn.prioritized import PrioritizedMaskedReplayBuffer
 
 __all__ = [
     "CachedQEvaluator",
     "MaskedDictReplayBuffer",
+    "PrioritizedMaskedReplayBuffer",
     "ProofDQN",
     "ProofDQNPolicy",
     "SymmetricQNetwork",

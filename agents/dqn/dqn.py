@@ -20,6 +20,8 @@ Differences from SB3's DQN, all needed because the action set grows every step:
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -33,8 +35,11 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import LinearSchedule, polyak_update
 
 from agents.dqn.buffers import MaskedDictReplayBuffer, MaskedDictReplayBufferSamples
+from agents.dqn.dqfd import dqfd_loss
 from agents.dqn.features import decode_observation, same_product
 from agents.dqn.policies import ProofDQNPolicy
+from agents.dqn.prioritized import PrioritizedMaskedReplayBuffer
+from agents.dqn.spaces import apply_action_masks, check_polyproof_spaces, same_shapes
 
 SelfProofDQN = TypeVar("SelfProofDQN", bound="ProofDQN")
 
@@ -59,6 +64,9 @@ class ProofDQN(OffPolicyAlgorithm):
         margin_loss_weight, expert_margin, margin_negatives: the DQfD large-margin loss
             (weight, margin ``l``, number of sampled non-expert legal actions).
         mined_negatives: how many of those are the highest-Q non-expert actions.
+        n_step_weight, l2_weight: DQfD's n-step TD and L2 weights, used with a
+            :class:`PrioritizedMaskedReplayBuffer` (``replay_buffer_class``): then every
+            update is :func:`agents.dqn.dqfd.dqfd_loss` on one prioritised minibatch.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"ProofDQNPolicy": ProofDQNPolicy}
@@ -91,6 +99,8 @@ class ProofDQN(OffPolicyAlgorithm):
         expert_margin: float = 0.8,
         margin_negatives: int = 32,
         mined_negatives: int = 0,
+        n_step_weight: float = 1.0,
+        l2_weight: float = 0.0,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -145,6 +155,8 @@ class ProofDQN(OffPolicyAlgorithm):
         self.expert_margin = expert_margin
         self.margin_negatives = margin_negatives
         self.mined_negatives = mined_negatives
+        self.n_step_weight = n_step_weight
+        self.l2_weight = l2_weight
         self.demonstration_buffer: MaskedDictReplayBuffer | None = None
         self._n_calls = 0
         self.exploration_rate = exploration_initial_eps
@@ -171,7 +183,8 @@ class ProofDQN(OffPolicyAlgorithm):
         return float(self.exploration_schedule(progress_remaining))
 
     def _random_legal_actions(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        masks = np.asarray(observation["action_mask"]).reshape(-1, self.action_space.n)  # type: ignore[union-attr]
+        mask_array = np.asarray(observation["action_mask"])
+        masks = mask_array.reshape(-1, mask_array.shape[-1])
         out = np.zeros(len(masks), dtype=np.int64)
         for b, mask in enumerate(masks):
             legal = np.flatnonzero(mask)
@@ -191,10 +204,18 @@ class ProofDQN(OffPolicyAlgorithm):
         state: tuple[np.ndarray, ...] | None = None,
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        """Epsilon-greedy over legal actions (greedy if ``deterministic``)."""
+        """Epsilon-greedy over legal actions (greedy if ``deterministic``), at any ``n``.
+
+        ``action_masks`` (as in sb3-contrib's ``MaskablePPO.predict``, e.g.
+        ``env.action_masks()``) restricts the choice further: only actions legal both in
+        the observation's ``action_mask`` and in ``action_masks`` are considered.
+        """
         if not isinstance(observation, dict):
             raise ValueError("ProofDQN expects PolyProof-v0's dict observations")
+        if action_masks is not None:
+            observation = apply_action_masks(observation, action_masks)
         vectorized = np.asarray(observation["action_mask"]).ndim == 2
         if not deterministic and self.exploration_rng.random() < self.exploration_rate:
             actions = self._random_legal_actions(observation)
@@ -259,7 +280,9 @@ class ProofDQN(OffPolicyAlgorithm):
         expert = data.actions.view(-1).long().cpu().numpy()
         k = self.margin_negatives
         chosen = np.repeat(expert[:, None], k + 1, axis=1)
-        width = self.action_space.n // data.observations["memory_mask"].shape[1]  # type: ignore[union-attr]
+        width = (
+            data.observations["action_mask"].shape[1] // data.observations["memory_mask"].shape[1]
+        )
         mined: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(masks)
         states = [
             decode_observation(data.observations, b, self.q_net.max_degree, self.device)
@@ -345,9 +368,34 @@ class ProofDQN(OffPolicyAlgorithm):
             values = [row[key] for row in rows if key in row]
             self.logger.record(f"{prefix}/{key}", float(np.mean(values)))
 
+    def _dqfd_step(self, batch_size: int) -> dict[str, float]:
+        buffer: PrioritizedMaskedReplayBuffer = self.replay_buffer  # type: ignore[assignment]
+        batch = buffer.sample_prioritized(batch_size)
+        loss, td_errors, stats = dqfd_loss(self, batch)
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+        self.policy.cache.parameter_version += 1
+        buffer.update_priorities(batch.indices, td_errors)
+        stats["loss"] = loss.item()
+        return stats
+
+    @property
+    def prioritized(self) -> bool:
+        """Whether the replay buffer is DQfD's prioritised one (demonstrations inside)."""
+        return isinstance(self.replay_buffer, PrioritizedMaskedReplayBuffer)
+
     def train(self, gradient_steps: int, batch_size: int = 32) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
+        if self.prioritized:
+            rows = [self._dqfd_step(batch_size) for _ in range(gradient_steps)]
+            self._n_updates += gradient_steps
+            self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+            self._log_stats(rows)
+            return
         demo_size = 0
         if self.demonstration_buffer is not None:
             demo_size = int(round(batch_size * self.demonstration_fraction))
@@ -377,13 +425,20 @@ class ProofDQN(OffPolicyAlgorithm):
         next-state actions), i.e. behaviour cloning of the expert's ranking. Hard-updates the target network every ``target_update_interval`` updates and at
         the end. Returns the per-update losses.
         """
-        if self.demonstration_buffer is None:
-            raise RuntimeError("call set_demonstrations() before pretrain()")
         from tqdm import tqdm
 
         batch_size = batch_size or self.batch_size
         self.policy.set_training_mode(True)
         rows = []
+        if self.prioritized and td:  # DQfD: the buffer holds only the demonstrations yet
+            for step in tqdm(range(gradient_steps), desc="pretrain (DQfD)", disable=not progress):
+                rows.append(self._dqfd_step(batch_size))
+                if (step + 1) % max(self.target_update_interval, 1) == 0:
+                    polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), 1.0)
+            polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), 1.0)
+            return rows
+        if self.demonstration_buffer is None:
+            raise RuntimeError("call set_demonstrations() before pretrain()")
         for step in tqdm(
             range(gradient_steps), desc="pretrain (demonstrations)", disable=not progress
         ):
@@ -413,8 +468,106 @@ class ProofDQN(OffPolicyAlgorithm):
             progress_bar=progress_bar,
         )
 
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfProofDQN],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfProofDQN:
+        """SB3's ``load``; with ``env`` of another ``n`` or ``max_steps`` the model adopts its spaces.
+
+        The symmetric Q-network has no ``n``-sized weights, so one checkpoint serves every
+        PolyProof-v0 size (the vanilla ablation is tied to its training ``n`` and refuses).
+        """
+        if env is not None:
+            check_polyproof_spaces(env.observation_space, env.action_space)
+            custom_objects = {
+                **(custom_objects or {}),
+                "observation_space": env.observation_space,
+                "action_space": env.action_space,
+            }
+        try:
+            return super().load(  # type: ignore[return-value]
+                path,
+                env=env,
+                device=device,
+                custom_objects=custom_objects,
+                print_system_info=print_system_info,
+                force_reset=force_reset,
+                **kwargs,
+            )
+        except RuntimeError as exc:
+            if env is not None and "size mismatch" in str(exc):
+                raise ValueError(
+                    f"{path}: this network is tied to its training n (vanilla ablation); "
+                    "only the symmetric network runs at another n"
+                ) from exc
+            raise
+
+    def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
+        """SB3's ``set_env``, also for a PolyProof-v0 env of another ``n``/``max_steps``.
+
+        With other sizes the model adopts the env's spaces and switches to the replay
+        buffer of those sizes (one per size, a new empty one the first time; the episode in
+        progress counts as timed out); the Q-network and the optimizer are kept. The vanilla ablation
+        is tied to its training ``n`` and refuses.
+        """
+        check_polyproof_spaces(env.observation_space, env.action_space)
+        if same_shapes(env.observation_space, self.observation_space):
+            super().set_env(env, force_reset=force_reset)
+            return
+        if self.policy.architecture != "symmetric":
+            raise ValueError(
+                "the vanilla network is tied to its training n; cannot change env size"
+            )
+        self._end_partial_episode()
+        buffers = getattr(self, "_buffers_by_shape", {})
+        buffers[_shape_key(self.observation_space)] = self.replay_buffer
+        self.observation_space = env.observation_space
+        self.action_space = env.action_space
+        self.policy.observation_space = env.observation_space
+        self.policy.action_space = env.action_space
+        super().set_env(env, force_reset=True)
+        key = _shape_key(self.observation_space)
+        if key not in buffers:
+            buffers[key] = self.replay_buffer_class(  # type: ignore[misc]
+                self.buffer_size,
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                n_envs=self.n_envs,
+                **(self.replay_buffer_kwargs or {}),
+            )
+        self.replay_buffer = buffers[key]
+        self._buffers_by_shape = buffers
+
+    def _end_partial_episode(self) -> None:
+        """Mark the newest transition as a time-out: the episode in progress is abandoned."""
+        buffer = self.replay_buffer
+        if buffer is None or buffer.size() == 0:
+            return
+        last = (buffer.pos - 1) % buffer.buffer_size
+        buffer.dones[last] = 1.0
+        buffer.timeouts[last] = 1.0
+
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "q_net", "q_net_target", "demonstration_buffer"]
+        return [
+            *super()._excluded_save_params(),
+            "q_net",
+            "q_net_target",
+            "demonstration_buffer",
+            "_buffers_by_shape",
+        ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []
+
+
+def _shape_key(space: spaces.Space) -> tuple:
+    """The shapes of a Dict observation space (one replay buffer per key)."""
+    return tuple(sorted((k, v.shape) for k, v in space.spaces.items()))  # type: ignore[attr-defined]

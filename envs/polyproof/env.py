@@ -18,6 +18,42 @@ from envs.polyproof.session import INT16_MAX, ProofSession
 from envs.polyproof.types import CandidateStatus, MonomialIndex
 
 
+def default_max_terms(n: int, max_memory: int, max_steps: int) -> int:
+    """The default term budget of the observation: room for the axioms and for every step
+    to add a linear polynomial (up to ``n + 1`` terms), and never below ``4 * max_memory + 4n``.
+
+    A clique ``S`` is proved by a chain of ``|S| - 1`` products whose polynomials have
+    ``3, 4, ..., |S| + 1`` terms, so clique proofs on dense graphs store ``O(|S|^2)`` terms.
+    The former budget ``4 * max_memory + 4n`` (four terms per element) ran out after about
+    40 steps on dense ``G(50, 0.975)`` and masked every action (issue 13).
+    """
+    axioms = 1 + 3 * n  # 1, x_i and 1 - x_i
+    return max(4 * max_memory + 4 * n, axioms + max_steps * (n + 1))
+
+
+def observation_space(
+    n: int, max_degree: int, max_memory: int, max_terms: int, max_steps: int
+) -> spaces.Dict:
+    """PolyProof-v0's observation space for these sizes (see :class:`PolyProofEnv`)."""
+    num_monomials = MonomialIndex(n, max_degree).size
+    if num_monomials > INT16_MAX:
+        raise ValueError(f"n={n}, max_degree={max_degree}: too many monomials to encode")
+    big = np.float32(np.finfo(np.float32).max)
+    return spaces.Dict(
+        {
+            "objective": spaces.Box(-big, big, (num_monomials,), np.float32),
+            "memory_term_owner": spaces.Box(-1, max_memory - 1, (max_terms,), np.int16),
+            "memory_term_monomial": spaces.Box(-1, num_monomials - 1, (max_terms,), np.int16),
+            "memory_term_coefficient": spaces.Box(-INT16_MAX, INT16_MAX, (max_terms,), np.int16),
+            "memory_mask": spaces.Box(0, 1, (max_memory,), np.int8),
+            "equalities": spaces.Box(-1, num_monomials - 1, (num_monomials - 1,), np.int16),
+            "action_mask": spaces.Box(0, 1, (max_memory * 2 * n,), np.int8),
+            "bound": spaces.Box(-big, big, (1,), np.float32),
+            "steps_left": spaces.Box(0, max_steps, (1,), np.float32),
+        }
+    )
+
+
 class PolyProofEnv(gym.Env):
     """Dynamic polynomial proofs on ``[0,1]^n`` (Fawzi et al. 2019).
 
@@ -55,9 +91,9 @@ class PolyProofEnv(gym.Env):
     - ``action_mask``: ``int8[max_memory * 2n]``.
     - ``bound``: ``float32[1]`` the current (effective) bound; ``steps_left``: ``float32[1]``.
 
-    With the defaults at ``n = 25`` (max_memory 151, max_terms 704) one observation
-    takes about 13 KB, so a 100k-transition replay buffer holding ``obs`` and
-    ``next_obs`` takes about 2.6 GB. The structured state (polynomial objects) is
+    With the defaults at ``n = 25`` (max_memory 151, max_terms 2676) one observation
+    takes about 26 KB, so a 100k-transition replay buffer holding ``obs`` and
+    ``next_obs`` takes about 5.1 GB. The structured state (polynomial objects) is
     :attr:`session` (``env.unwrapped.session``).
 
     ## Rewards
@@ -76,7 +112,8 @@ class PolyProofEnv(gym.Env):
     - ``generator``: any :class:`envs.polyproof.generator.Generator` (overrides ``n``).
     - ``problem``: a fixed :class:`Problem` or ``networkx.Graph`` (overrides both).
     - ``max_degree`` (2), ``max_steps`` (100), ``max_memory`` (``2n + 1 + max_steps``),
-      ``max_terms`` (``4 * max_memory + 4n``), ``invalid_action_penalty`` (1.0),
+      ``max_terms`` (:func:`default_max_terms`: ``max(4 max_memory + 4n, 1 + 3n + max_steps (n + 1))``),
+      ``invalid_action_penalty`` (1.0),
       ``lp_time_limit`` (30 s), ``render_mode`` (``None`` or ``"ansi"``).
 
     ``reset(seed=..., options={"problem": Problem | nx.Graph})`` proves a given
@@ -114,8 +151,14 @@ class PolyProofEnv(gym.Env):
         self.n = generator.n
         self.max_degree = int(max_degree)
         self.max_steps = int(max_steps)
-        self.max_memory = int(max_memory) if max_memory is not None else 2 * self.n + 1 + self.max_steps
-        self.max_terms = int(max_terms) if max_terms is not None else 4 * self.max_memory + 4 * self.n
+        self.max_memory = (
+            int(max_memory) if max_memory is not None else 2 * self.n + 1 + self.max_steps
+        )
+        self.max_terms = (
+            int(max_terms)
+            if max_terms is not None
+            else default_max_terms(self.n, self.max_memory, self.max_steps)
+        )
         self.invalid_action_penalty = float(invalid_action_penalty)
         self.lp_time_limit = lp_time_limit
         self.render_mode = render_mode
@@ -123,24 +166,13 @@ class PolyProofEnv(gym.Env):
         self.monomial_index = MonomialIndex(self.n, self.max_degree)
         num_monomials = self.monomial_index.size
         if num_monomials > INT16_MAX:
-            raise ValueError(f"n={self.n}, max_degree={self.max_degree}: too many monomials to encode")
+            raise ValueError(
+                f"n={self.n}, max_degree={self.max_degree}: too many monomials to encode"
+            )
         self.num_multipliers = 2 * self.n
         self.action_space = spaces.Discrete(self.max_memory * self.num_multipliers)
-        big = np.float32(np.finfo(np.float32).max)
-        self.observation_space = spaces.Dict(
-            {
-                "objective": spaces.Box(-big, big, (num_monomials,), np.float32),
-                "memory_term_owner": spaces.Box(-1, self.max_memory - 1, (self.max_terms,), np.int16),
-                "memory_term_monomial": spaces.Box(-1, num_monomials - 1, (self.max_terms,), np.int16),
-                "memory_term_coefficient": spaces.Box(
-                    -INT16_MAX, INT16_MAX, (self.max_terms,), np.int16
-                ),
-                "memory_mask": spaces.Box(0, 1, (self.max_memory,), np.int8),
-                "equalities": spaces.Box(-1, num_monomials - 1, (num_monomials - 1,), np.int16),
-                "action_mask": spaces.Box(0, 1, (self.action_space.n,), np.int8),
-                "bound": spaces.Box(-big, big, (1,), np.float32),
-                "steps_left": spaces.Box(0, self.max_steps, (1,), np.float32),
-            }
+        self.observation_space = observation_space(
+            self.n, self.max_degree, self.max_memory, self.max_terms, self.max_steps
         )
         self.session: ProofSession | None = None
         self.problem: Problem | None = None
@@ -262,7 +294,9 @@ class PolyProofEnv(gym.Env):
             return None
         session = self.session
         proof_lines = render_steps(session.memory, session.steps, self.n)
-        proof_lines.append(f"bound: {session.bound:.6g} (objective {self.problem.objective.to_string()})")
+        proof_lines.append(
+            f"bound: {session.bound:.6g} (objective {self.problem.objective.to_string()})"
+        )
         return "\n".join(proof_lines)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -295,7 +329,9 @@ class PolyProofEnv(gym.Env):
             "memory_size": len(session.memory),  # type: ignore[union-attr]
             "steps": self._steps,
             "invalid_action": invalid,
-            "known_optimum": None if self.problem.known_optimum is None else float(self.problem.known_optimum),  # type: ignore[union-attr]
+            "known_optimum": None
+            if self.problem.known_optimum is None
+            else float(self.problem.known_optimum),  # type: ignore[union-attr]
             "proved_optimum": session.proves_optimum(),  # type: ignore[union-attr]
         }
         if reason is not None:

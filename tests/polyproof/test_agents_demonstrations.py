@@ -14,6 +14,7 @@ from agents.dqn.features import decode_observation, same_product
 from agents.dqn.runner import run_greedy_episode
 from agents.train_dqn import load_args, train
 from baselines.provers import prove_clique_cover
+from envs.cli import UsageError
 from envs.polyproof.env import PolyProofEnv
 
 N = 6
@@ -130,9 +131,9 @@ def test_training_script_with_demonstrations_resumes_exactly(tmp_path, tiny_trai
     resumed = train(tiny_train_args(tmp_path / "b", 24, *DEMONSTRATIONS), resume=True, quiet=True)
     sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
-    with pytest.raises(ValueError, match="expert"):
+    with pytest.raises(UsageError, match="expert"):
         load_args(None, ["demonstration_episodes=2"])
-    with pytest.raises(ValueError, match="pretrain_steps"):
+    with pytest.raises(UsageError, match="pretrain_steps"):
         load_args(None, ["pretrain_steps=2"])
 
 
@@ -141,7 +142,7 @@ def test_pretraining_alone_saves_the_model(tmp_path, tiny_train_args):
     train(args, quiet=True)
     assert (tmp_path / "p" / "model.zip").exists()
     assert (tmp_path / "p" / "pretrained_model.zip").exists()
-    with pytest.raises(ValueError, match="total_timesteps"):
+    with pytest.raises(UsageError, match="total_timesteps"):
         tiny_train_args(tmp_path / "q", 0)
 
 
@@ -258,14 +259,14 @@ def test_training_with_dagger_resumes_after_an_interrupted_round(
     with pytest.raises(KeyboardInterrupt):
         train(tiny_train_args(tmp_path / "b", 0, *DAGGER), quiet=True)
     monkeypatch.setattr(demonstrations, "collect_demonstrations", real)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UsageError, match="already has a checkpoint"):
         train(tiny_train_args(tmp_path / "b", 0, *DAGGER), quiet=True)
     resumed = train(tiny_train_args(tmp_path / "b", 0, *DAGGER), resume=True, quiet=True)
     sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
     again = json.loads((tmp_path / "b" / "demonstrations.json").read_text())
     assert again["dagger"] == info["dagger"]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UsageError, match="no checkpoint"):
         train(tiny_train_args(tmp_path / "c", 0, *DAGGER), resume=True, quiet=True)
 
 
@@ -279,5 +280,5 @@ def test_training_with_dagger_resumes_after_an_interrupted_round(
     ],
 )
 def test_dagger_options_are_checked(overrides, message, tmp_path, tiny_train_args):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UsageError, match=message):
         tiny_train_args(tmp_path, 0 if "pretrain_steps=3" in overrides else 12, *overrides)

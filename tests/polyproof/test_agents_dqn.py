@@ -11,6 +11,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from agents.dqn import MaskedDictReplayBuffer, ProofDQN
 from agents.train_dqn import load_args, train
+from envs.cli import UsageError
 from envs.polyproof.env import PolyProofEnv
 
 N = 5
@@ -140,11 +141,11 @@ def test_target_max_is_masked_by_next_state_mask():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="loss"):
         _model(loss="cubic")
-    with pytest.raises(ValueError, match="unknown config keys"):
+    with pytest.raises(UsageError, match="unknown config keys"):
         load_args(None, ["no_such_key=1"])
-    with pytest.raises(ValueError, match="architecture"):
+    with pytest.raises(UsageError, match="architecture"):
         load_args(None, ["architecture=transformer"])
-    with pytest.raises(ValueError, match="key=value"):
+    with pytest.raises(UsageError, match="key=value"):
         load_args(None, ["width"])
 
 
@@ -157,7 +158,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, tiny_train_args):
     assert resumed._n_updates == straight._n_updates
     sd1, sd2 = straight.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UsageError, match="already has a checkpoint"):
         train(tiny_train_args(tmp_path / "b", 36), quiet=True)  # refuses to overwrite a run
 
 
