@@ -10,7 +10,7 @@ Steps (``--steps``), each measured in its own fresh Python process:
   they must be cached first, ``python -m envs.polytopes.dataset derive --dims 8 --fields
   keys``, else the step is reported ``skipped``, not computed).
 
-Each child reports its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``,
+Each child reports its peak resident memory (``VmHWM``, see :func:`peak_rss_mb`,
 including the interpreter and numpy, ~40-60 MB) and the wall time of the step after the
 imports. ``--module FILE`` measures another ``dataset`` module instead (e.g. the previous
 one, ``git show HEAD~1:envs/polytopes/dataset.py > /tmp/old_dataset.py``; it must offer
@@ -70,8 +70,25 @@ def measure(d: int, step: str, module: str | None = None) -> dict[str, Any]:
         if step == "iterate":
             result["rows"] = sum(len(matrix) for matrix in matrices)
     result["wall_s"] = round(time.perf_counter() - start, 3)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    ``VmHWM`` from ``/proc/self/status`` where it exists: ``getrusage``'s ``ru_maxrss``
+    survives ``exec`` on Linux, so a child started by a large process would report the
+    parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def run_child(d: int, step: str, module: str | None) -> dict[str, Any]:
