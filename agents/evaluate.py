@@ -20,6 +20,12 @@ column counts the LP solves of the agent methods (a greedy proof of ``T`` steps 
 seconds, and wins/ties/losses per graph against ``clique_cover`` when it ran) is printed
 and written to ``<out>.summary.csv``.
 
+Graphs run in parallel through :mod:`envs.parallel` (``--backend serial|process|ray
+--workers N --address ADDR --retries K --task-timeout S``; one task per graph, see
+:func:`agents.dqn.evaluation.evaluate_graph`); every backend writes the same CSV (but for
+the wall-clock columns). ``--threads`` sets the torch threads of each worker (``--threads 1``
+with several workers avoids oversubscribing the CPUs).
+
 Bad input (a missing or non-zip checkpoint, an unknown method) is one ``error:`` line on
 stderr and exit status 2 (``--debug`` shows the traceback).
 
@@ -32,7 +38,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import time
 import zipfile
 from fractions import Fraction
 from pathlib import Path
@@ -41,15 +46,45 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
 import torch
 
-from agents.dqn.policies import CachedQEvaluator, ProofQNetwork
-from agents.dqn.runner import run_greedy_episode
-from agents.dqn.search import beam_search, parse_beam_method
-from baselines.benchmark import FIELDS, read_rows
+from agents.dqn.evaluation import (
+    EVAL_FIELDS,
+    EvalTask,
+    GreedyProver,
+    cached_q_network,
+    evaluate_graph,
+    failed_rows,
+    read_q_network,
+    run_agent,
+    run_beam,
+    uses_agent,
+)
+from agents.dqn.policies import ProofQNetwork
+from agents.dqn.search import parse_beam_method
+from baselines.benchmark import read_rows
 from envs.cli import UsageError, UsageParser, run_cli
-from envs.polyproof.env import PolyProofEnv
+from envs.parallel import (
+    TaskOutcome,
+    add_executor_arguments,
+    executor_options,
+    run_tasks,
+    validate_executor_arguments,
+)
+
+__all__ = [
+    "EVAL_FIELDS",
+    "GreedyProver",
+    "check_checkpoint",
+    "check_method",
+    "evaluate",
+    "evaluate_graph",
+    "load_q_network",
+    "main",
+    "run_agent",
+    "run_beam",
+    "uses_agent",
+]
 
 DEFAULT_CHECKPOINT = "checkpoints/polyproof_dqn.zip"
 FALLBACK_CHECKPOINT = "checkpoints/dqn_cpu_dagger.zip"
@@ -69,21 +104,6 @@ DEFAULT_METHODS = (
     "sherali_adams:3",
     "alpha",
 )
-EVAL_FIELDS = (*FIELDS, "lp_solves")
-
-
-class GreedyProver:
-    """Greedy policy of a Q-network on observations of any ``n`` (caching trick on)."""
-
-    def __init__(self, q_net: ProofQNetwork) -> None:
-        self.q_net = q_net.eval()
-        self.cache = CachedQEvaluator(self.q_net)
-
-    def predict(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> tuple[int, None]:
-        q = self.cache.q_values(obs)
-        if not np.isfinite(q).any():
-            raise ValueError("no legal action")
-        return int(np.argmax(q)), None
 
 
 def check_checkpoint(checkpoint: str | Path) -> Path:
@@ -101,16 +121,7 @@ def check_checkpoint(checkpoint: str | Path) -> Path:
 
 def load_q_network(checkpoint: str | Path, device: str = "cpu") -> ProofQNetwork:
     """The online Q-network of a saved :class:`agents.dqn.ProofDQN` model (``.zip``)."""
-    from agents.dqn import ProofDQN
-
-    path = check_checkpoint(checkpoint)
-    try:
-        model = ProofDQN.load(path, device=device)
-    except (AssertionError, KeyError, ValueError, zipfile.BadZipFile, RuntimeError) as exc:
-        raise UsageError(
-            f"checkpoint {path} is not a ProofDQN model ({type(exc).__name__}: {exc})"
-        ) from exc
-    return model.policy.q_net
+    return read_q_network(check_checkpoint(checkpoint), device)
 
 
 def check_method(spec: str) -> str:
@@ -125,65 +136,6 @@ def check_method(spec: str) -> str:
             f"unknown method {spec!r} ({exc}); choose from {', '.join(METHOD_CHOICES)}"
         ) from exc
     return spec
-
-
-def uses_agent(spec: str) -> bool:
-    """Whether a method needs the checkpoint's Q-network."""
-    return spec == "agent" or parse_beam_method(spec) is not None
-
-
-def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str, Any]:
-    """One certified agent proof -> a CSV row fragment (never raises for LP/cert failures)."""
-    from baselines.benchmark import certified_row
-    from envs.highs import LPError
-    from envs.polyproof.proof import CertificateError
-
-    row: dict[str, Any] = {"method": "agent"}
-    try:
-        result = run_greedy_episode(prover, env, problem, certify=False)
-        proof = env.certificate()
-    except LPError as exc:
-        row.update(status="lp_error", message=str(exc))
-        return row
-    except CertificateError as exc:
-        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
-        return row
-    row.update(
-        lp_columns=result.lp_columns,
-        lp_rows=result.lp_rows,
-        proof_steps=len(proof.steps),
-        lp_solves=len(proof.steps) + 1,
-        seconds=round(result.seconds, 6),
-    )
-    return certified_row(row, proof, problem.known_optimum)
-
-
-def run_beam(q_net: ProofQNetwork, env: PolyProofEnv, problem: Any, spec: str) -> dict[str, Any]:
-    """One certified beam-search proof -> a CSV row fragment (as :func:`run_agent`)."""
-    from baselines.benchmark import certified_row
-    from envs.highs import LPError
-    from envs.polyproof.proof import CertificateError
-
-    width, expansions = parse_beam_method(spec)  # type: ignore[misc]
-    row: dict[str, Any] = {"method": spec}
-    try:
-        result = beam_search(CachedQEvaluator(q_net), env, problem, width, expansions)
-        proof = result.env.certificate()
-    except LPError as exc:
-        row.update(status="lp_error", message=str(exc))
-        return row
-    except CertificateError as exc:
-        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
-        return row
-    session = result.env.session
-    row.update(
-        lp_columns=int(session.lp.num_columns) + 1,  # type: ignore[union-attr]
-        lp_rows=int(session.lp.num_rows),  # type: ignore[union-attr]
-        proof_steps=len(proof.steps),
-        lp_solves=result.lp_solves,
-        seconds=round(result.seconds, 6),
-    )
-    return certified_row(row, proof, problem.known_optimum)
 
 
 def _read_eval_rows(path: Path, resume: bool) -> list[dict[str, str]]:
@@ -265,8 +217,21 @@ def evaluate(
     device: str = "cpu",
     progress: bool = True,
     reuse: tuple[str, ...] = (),
+    backend: str | None = None,
+    workers: int | None = 1,
+    address: str | None = None,
+    retries: int = 2,
+    task_timeout: float | None = None,
+    threads: int = 0,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the evaluation; returns the summary rows.
+
+    One task per graph with rows missing (:func:`agents.dqn.evaluation.evaluate_graph`) on
+    :func:`envs.parallel.run_tasks` (``backend``, ``workers``, ``address``, ``retries``,
+    ``task_timeout`` as there; ``threads``: torch threads per worker, 0 keeps the
+    default). Rows are appended as each graph finishes, and the CSV is rewritten in task
+    order at the end, so it is the same on every backend (but for the wall-clock columns);
+    a graph whose task still fails after its retries gets ``error`` rows.
 
     ``reuse``: CSVs written by :mod:`baselines.benchmark` (same graphs); their rows for the
     requested seed, sizes, graphs and baseline methods are copied into the output instead
@@ -274,12 +239,10 @@ def evaluate(
     """
     from baselines.benchmark import (
         format_table,
-        graph_problem,
         prepare_run,
-        prover_seed,
         row_key,
-        run_method,
         summarize,
+        write_rows,
         write_summary,
     )
 
@@ -287,15 +250,14 @@ def evaluate(
         check_method(spec)
     if graphs < 1 or not ns or any(n < 1 for n in ns):
         raise UsageError("need --graphs >= 1 and positive --n values")
-    q_net = load_q_network(checkpoint, device=device) if any(map(uses_agent, methods)) else None
-    if q_net is not None and q_net.architecture == "vanilla" and any(n != q_net.n for n in ns):  # type: ignore[attr-defined]
-        raise UsageError(f"a vanilla network only runs at its training n={q_net.n}")  # type: ignore[attr-defined]
-    prover = GreedyProver(q_net) if q_net is not None else None
+    if any(map(uses_agent, methods)):
+        q_net = cached_q_network(check_checkpoint(checkpoint), device)  # checked here, once
+        if q_net.architecture == "vanilla" and any(n != q_net.n for n in ns):  # type: ignore[attr-defined]
+            raise UsageError(f"a vanilla network only runs at its training n={q_net.n}")  # type: ignore[attr-defined]
     path, _, _, options = prepare_run(out, False, max_steps, max_degree, time_limit, memory_budget)
     existing = _read_eval_rows(path, resume)
     done = {row_key(r) for r in existing}
     mode = "a" if resume and existing else "w"
-    new_rows: list[dict[str, Any]] = []
     wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
     copied: list[dict[str, Any]] = []
     for other in reuse:
@@ -304,50 +266,43 @@ def evaluate(
             if key in wanted and key not in done and not uses_agent(row["method"]):
                 copied.append(row)
                 done.add(key)
-    from tqdm import tqdm
-
-    tasks = [
-        (n, i)
-        for n in ns
-        for i in range(graphs)
-        if any((seed, n, i, m) not in done for m in methods)
-    ]
-    envs: dict[int, PolyProofEnv] = {}
-    with path.open(mode, newline="", encoding="utf-8") as handle, torch.no_grad():
+    tasks = []
+    for n in ns:
+        for index in range(graphs):
+            todo = tuple(m for m in methods if (seed, n, index, m) not in done)
+            if todo:
+                tasks.append(
+                    EvalTask(str(checkpoint), device, seed, n, index, todo, options, threads)
+                )
+    new_rows: list[dict[str, Any]] = []
+    with path.open(mode, newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(EVAL_FIELDS))
         if mode == "w":
             writer.writeheader()
         writer.writerows(copied)
+        handle.flush()
         new_rows.extend(copied)
-        for n, index in tqdm(tasks, desc="evaluate", unit="graph", disable=not progress):
-            problem, base = graph_problem(seed, n, index)
-            for spec in methods:
-                if (seed, n, index, spec) in done:
-                    continue
-                start = time.perf_counter()
-                try:
-                    if uses_agent(spec):
-                        if n not in envs:
-                            envs[n] = PolyProofEnv(n=n, max_steps=max_steps, max_degree=max_degree)
-                        if spec == "agent":
-                            part = run_agent(prover, envs[n], problem)  # type: ignore[arg-type]
-                        else:
-                            part = run_beam(q_net, envs[n], problem, spec)  # type: ignore[arg-type]
-                    else:
-                        part = run_method(spec, problem, options, prover_seed(seed, n, index))
-                except Exception as exc:  # noqa: BLE001 - recorded, never turned into a bound
-                    part = {
-                        "method": spec,
-                        "status": "error",
-                        "message": f"{type(exc).__name__}: {exc}",
-                    }
-                part.setdefault("seconds", round(time.perf_counter() - start, 6))
-                row = {key: "" for key in EVAL_FIELDS}
-                row.update(base)
-                row.update(part)
-                writer.writerow(row)
-                handle.flush()
-                new_rows.append(row)
+
+        def record(outcome: TaskOutcome) -> None:  # as each graph finishes (resumable)
+            rows = outcome.value if outcome.ok else failed_rows(tasks[outcome.index], outcome)
+            writer.writerows(rows)
+            handle.flush()
+            new_rows.extend(rows)
+
+        run_tasks(
+            evaluate_graph,
+            tasks,
+            backend=backend,
+            workers=workers,
+            address=address,
+            retries=retries,
+            timeout=task_timeout,
+            desc="evaluate",
+            unit="graph",
+            progress=progress,
+            on_result=record,
+        )
+    write_rows(path, existing + new_rows, methods, EVAL_FIELDS)
     all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
     summary = summarize(all_rows)
     compare_to(all_rows, summary)
@@ -401,11 +356,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-resume", action="store_true")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads per worker (0: default)"
+    )
     parser.add_argument(
         "--reuse", nargs="*", default=[], help="baselines.benchmark CSVs to copy rows from"
     )
+    add_executor_arguments(parser, workers=1)
     args = parser.parse_args(argv)
+    validate_executor_arguments(args)
+    if args.threads < 0:
+        raise UsageError(f"--threads must be >= 0, got {args.threads}")
     for other in args.reuse:
         if not Path(other).is_file():
             raise UsageError(f"--reuse {other}: no such file")
@@ -427,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         resume=not args.no_resume,
         device=args.device,
         reuse=tuple(args.reuse),
+        threads=args.threads,
+        **executor_options(args),
     )
     return 0
 

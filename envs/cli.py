@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-__all__ = ["UsageError", "UsageParser", "run_cli", "EXIT_USAGE"]
+__all__ = ["UsageError", "UsageParser", "run_cli", "int_list", "EXIT_USAGE"]
 
 EXIT_USAGE = 2
 
@@ -51,13 +51,28 @@ class UsageParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def int_list(text: str) -> list[int]:
+    """An argparse ``type`` for comma-separated integers (``"4,6,8"``)."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 4,6,8, got {text!r}"
+        ) from None
+    return values
+
+
 def run_cli(
     main: Callable[[Sequence[str] | None], int | None],
     argv: Sequence[str] | None = None,
     *,
     expected: tuple[type[BaseException], ...] = (UsageError, FileNotFoundError),
 ) -> None:
-    """Run ``main(argv)`` and exit; ``expected`` errors become one line and status 2."""
+    """Run ``main(argv)`` and exit; ``expected`` errors become one line and status 2.
+
+    ``main`` returns its exit status; a ``main`` that returns its results instead (for
+    Python callers: a list or dict) exits 0.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("POLYGYM_DEBUG") == "1"
     if "--debug" in args:
@@ -70,4 +85,4 @@ def run_cli(
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    sys.exit(int(status or 0))
+    sys.exit(status if isinstance(status, int) and not isinstance(status, bool) else 0)

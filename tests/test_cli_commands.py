@@ -173,3 +173,39 @@ def test_bad_input_is_one_line_exit_2(argv, fragment, tmp_path, monkeypatch, cap
         status = run_main(argv, monkeypatch)
     assert status == 2
     assert fragment in one_error_line(capsys.readouterr().err)
+
+
+EXPERIMENT_CLIS = (
+    "envs.polytopes.obro",
+    "agents.dqn.benchmark_cache",
+    "agents.regions.train",
+    "baselines.regions.hoffman_bench",
+    "baselines.regions.digits",
+    "baselines.regions.fundamental_domain",
+    "baselines.regions.picture",
+    "baselines.regions.width_depth",
+    "baselines.regions.evaluate_samplers",
+    "baselines.regions.table3",
+    "baselines.regions.pruning_rate",
+)
+
+
+@pytest.mark.parametrize("module", EXPERIMENT_CLIS)
+def test_experiment_clis_report_bad_input_in_one_line(module: str) -> None:
+    """Every experiment script goes through envs.cli: one stderr line, exit 2."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--no-such-option"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().count("\n") == 0
+    assert completed.stderr.startswith("error: ")
+
+
+def test_int_list_option_errors_name_the_value() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "baselines.regions.width_depth", "--widths", "4,x"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 2
+    assert "'4,x'" in completed.stderr and completed.stderr.count("\n") == 1

@@ -22,6 +22,7 @@ import torch
 
 from agents.dqn.features import decode_observation
 from agents.dqn.policies import CachedQEvaluator, SymmetricQNetwork
+from envs.cli import UsageParser, run_cli
 from envs.polyproof.env import PolyProofEnv
 
 
@@ -97,7 +98,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=25)
@@ -114,4 +115,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

@@ -9,7 +9,6 @@ uniform baseline) and ``config.yaml`` into ``output_dir``.  Actions are rescaled
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import time
@@ -25,6 +24,7 @@ from stable_baselines3.common.monitor import Monitor
 
 import envs  # noqa: F401
 from baselines.regions.samplers import UniformSampler, run_episode
+from envs.cli import UsageParser, run_cli
 
 
 def make_env(env_kwargs: dict) -> gym.Env:
@@ -47,7 +47,7 @@ def evaluate_agent(model, env_kwargs: dict, episodes: int, seed: int) -> list[fl
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--config", default="configs/regions_ppo.yaml")
     parser.add_argument("--timesteps", type=int, default=None, help="override total_timesteps")
     parser.add_argument("--output-dir", default=None)
@@ -101,4 +101,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

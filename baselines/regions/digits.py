@@ -12,7 +12,6 @@ and ``digits.png``.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure
+from envs.cli import UsageParser, int_list, run_cli
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import ReLUNetwork
 from envs.regions.numerical import estimate_regions
@@ -64,8 +64,8 @@ def train(width: int, seed: int, epochs: int) -> tuple[ReLUNetwork, float]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--widths", default="4,6,8,10,12")
+    parser = UsageParser(description=__doc__)
+    parser.add_argument("--widths", type=int_list, default="4,6,8,10,12")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument(
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     torch.set_num_threads(1)
     import sklearn
 
-    widths = [int(w) for w in args.widths.split(",")]
+    widths = list(args.widths)
     fields = [
         "width",
         "seed",
@@ -159,4 +159,4 @@ def _plot(rows: list[dict], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -9,7 +9,6 @@ and prints the mean fraction of regions found.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,12 @@ from baselines.regions.samplers import (
     UniformSampler,
     run_episode,
 )
+from envs.cli import UsageParser, run_cli
 from envs.regions.env import RegionEnumEnv
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--budget", type=int, default=64)
     parser.add_argument("--radius", type=float, default=20.0)
@@ -71,4 +71,4 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

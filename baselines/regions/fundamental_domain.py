@@ -11,7 +11,6 @@ count (traversal) where ``--exact-up-to`` allows.  Writes ``fundamental_domain.c
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -19,21 +18,22 @@ import numpy as np
 from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure
+from envs.cli import UsageParser, int_list, run_cli
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_deepsets_network
 from envs.regions.numerical import estimate_regions
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dims", default="2,3,4,5,6")
+    parser = UsageParser(description=__doc__)
+    parser.add_argument("--dims", type=int_list, default="2,3,4,5,6")
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--points", type=int, default=20000)
     parser.add_argument("--radius", type=float, default=5.0)
     parser.add_argument("--exact-up-to", type=int, default=6)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    dims = [int(d) for d in args.dims.split(",")]
+    dims = list(args.dims)
     fields = [
         "n",
         "seed",
@@ -118,4 +118,4 @@ def _plot(summary: list[dict], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

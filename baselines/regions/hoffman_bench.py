@@ -11,7 +11,6 @@ Writes ``hoffman.csv``.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, write_csv
+from envs.cli import UsageParser, run_cli
 from envs.regions.hoffman import (
     hoffman_brute_force,
     hoffman_lower_bound,
@@ -32,7 +32,7 @@ CONFIGS = [(2, 3, 2), (2, 4, 3), (3, 3, 3), (3, 4, 4)]  # (n, m_p, m_q)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
@@ -90,4 +90,4 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

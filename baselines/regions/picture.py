@@ -9,18 +9,18 @@ the same letter, so disconnected same-map regions are visible.  Writes ``regions
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT
+from envs.cli import UsageParser, run_cli
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_network
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--arch", default="2,6,3,1")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--radius", type=float, default=3.0)
@@ -87,4 +87,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -9,7 +9,6 @@ Writes ``pruning_rate.csv``, ``pruning_rate_summary.csv`` and ``pruning_rate.png
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
+from envs.cli import UsageParser, int_list, run_cli
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import ReLUNetwork, random_network
 from envs.regions.tropical import monomial_counts
@@ -40,14 +40,14 @@ def train_network(width: int, seed: int, steps: int) -> tuple[ReLUNetwork, float
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--widths", default="4,6,8,10,12")
+    parser.add_argument("--widths", type=int_list, default="4,6,8,10,12")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    widths = [int(w) for w in args.widths.split(",")]
+    widths = list(args.widths)
     fields = ["kind", "width", "seed", "native", "pruned", "pruning_rate", "regions", "train_mse"]
     runs = ResumableCSV(args.output / "pruning_rate.csv", fields, ["kind", "width", "seed"])
     jobs = [
@@ -117,4 +117,4 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

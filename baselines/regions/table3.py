@@ -11,14 +11,13 @@ two exact methods ever disagree.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
+from envs.cli import UsageParser, run_cli
 from envs.regions.exact import count_regions_traversal, count_regions_tropical
 from envs.regions.network import random_network
 from envs.regions.numerical import estimate_regions
@@ -38,7 +37,7 @@ def numerical_columns() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--networks", type=int, default=25)
     parser.add_argument("--architectures", default=";".join(ARCHITECTURES))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
@@ -156,4 +155,4 @@ def _plot(summary: list[dict], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

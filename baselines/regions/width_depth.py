@@ -10,12 +10,12 @@ terms combined), pruned count (monomial complexity) and exact number of linear r
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV, save_figure, write_csv
+from envs.cli import UsageParser, int_list, run_cli
 from envs.parallel import TaskOutcome, add_executor_arguments, executor_options, run_tasks
 from envs.regions.exact import count_regions_traversal
 from envs.regions.network import random_network
@@ -42,13 +42,13 @@ def sweep_row(job: tuple[str, int, int]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = UsageParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--widths", default="2,3,4,5,6,7,8")
+    parser.add_argument("--widths", type=int_list, default="2,3,4,5,6,7,8")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     add_executor_arguments(parser, workers=1)
     args = parser.parse_args(argv)
-    widths = [int(w) for w in args.widths.split(",")]
+    widths = list(args.widths)
     runs = ResumableCSV(args.output / "width_depth.csv", FIELDS, ["family", "w", "seed"])
     jobs = [
         (family, w, seed)
@@ -125,4 +125,4 @@ def _plot(summary: list[dict], widths: list[int], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -120,6 +120,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from envs.cli import UsageParser, run_cli
 from envs.polytopes.batch import pool_context
 
 __all__ = ["candidate_points", "classify", "is_minimal_special_embedding", "main"]
@@ -1050,7 +1051,7 @@ def classify(
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: classify the given dimensions, one JSON file per dimension (resumable)."""
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3, 4])
@@ -1094,4 +1095,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
