@@ -374,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         check_checkpoint(args.checkpoint)
     if args.threads:
         torch.set_num_threads(args.threads)
+    execution = executor_options(args)
+    execution["task_timeout"] = execution.pop("timeout")
     evaluate(
         args.checkpoint,
         args.n,
@@ -389,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         reuse=tuple(args.reuse),
         threads=args.threads,
-        **executor_options(args),
+        **execution,
     )
     return 0
 

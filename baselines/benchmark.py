@@ -49,7 +49,12 @@ from typing import Any
 import numpy as np
 
 from envs.cli import UsageError, UsageParser, run_cli
-from envs.parallel import TaskOutcome, add_executor_arguments, run_tasks
+from envs.parallel import (
+    TaskOutcome,
+    add_executor_arguments,
+    run_tasks,
+    validate_executor_arguments,
+)
 
 DEFAULT_N = (8, 10, 12)
 DEFAULT_GRAPHS = 5
@@ -540,8 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     add_executor_arguments(parser, workers=1)
     args = parser.parse_args(argv)
-    if args.workers < 1 or args.max_steps < 1 or args.max_degree < 1:
-        raise UsageError("--workers, --max-steps and --max-degree must be >= 1")
+    validate_executor_arguments(args)
+    if args.max_steps < 1 or args.max_degree < 1:
+        raise UsageError("--max-steps and --max-degree must be >= 1")
     if args.time_limit <= 0 or (args.memory_gib is not None and args.memory_gib <= 0):
         raise UsageError("--time-limit and --memory-gib must be > 0")
     try:
