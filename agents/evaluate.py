@@ -36,7 +36,6 @@ The symmetric network does not depend on ``n``: a model trained at one ``n`` run
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import zipfile
 from fractions import Fraction
@@ -65,10 +64,8 @@ from agents.dqn.search import parse_beam_method
 from baselines.benchmark import read_rows
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.parallel import (
-    TaskOutcome,
     add_executor_arguments,
     executor_options,
-    run_tasks,
     validate_executor_arguments,
 )
 
@@ -241,6 +238,7 @@ def evaluate(
         format_table,
         prepare_run,
         row_key,
+        stream_graph_tasks,
         summarize,
         write_rows,
         write_summary,
@@ -274,34 +272,22 @@ def evaluate(
                 tasks.append(
                     EvalTask(str(checkpoint), device, seed, n, index, todo, options, threads)
                 )
-    new_rows: list[dict[str, Any]] = []
-    with path.open(mode, newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EVAL_FIELDS))
-        if mode == "w":
-            writer.writeheader()
-        writer.writerows(copied)
-        handle.flush()
-        new_rows.extend(copied)
-
-        def record(outcome: TaskOutcome) -> None:  # as each graph finishes (resumable)
-            rows = outcome.value if outcome.ok else failed_rows(tasks[outcome.index], outcome)
-            writer.writerows(rows)
-            handle.flush()
-            new_rows.extend(rows)
-
-        run_tasks(
-            evaluate_graph,
-            tasks,
-            backend=backend,
-            workers=workers,
-            address=address,
-            retries=retries,
-            timeout=task_timeout,
-            desc="evaluate",
-            unit="graph",
-            progress=progress,
-            on_result=record,
-        )
+    new_rows = stream_graph_tasks(
+        evaluate_graph,
+        tasks,
+        path,
+        append=mode == "a",
+        fields=EVAL_FIELDS,
+        failed=failed_rows,
+        initial_rows=copied,
+        desc="evaluate",
+        progress=progress,
+        backend=backend,
+        workers=workers,
+        address=address,
+        retries=retries,
+        timeout=task_timeout,
+    )
     write_rows(path, existing + new_rows, methods, EVAL_FIELDS)
     all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
     summary = summarize(all_rows)

@@ -437,6 +437,48 @@ def write_summary(path: Path, summary: list[dict[str, Any]]) -> None:
         writer.writerows(summary)
 
 
+def stream_graph_tasks(
+    fn: Callable[[Any], list[dict[str, Any]]],
+    tasks: Sequence[Any],
+    path: Path,
+    *,
+    append: bool,
+    fields: Sequence[str],
+    failed: Callable[[Any, TaskOutcome], list[dict[str, Any]]],
+    initial_rows: Sequence[dict[str, Any]] = (),
+    desc: str,
+    progress: bool = True,
+    **executor: Any,
+) -> list[dict[str, Any]]:
+    """Run one task per graph (``fn(task)`` -> its rows) on :func:`envs.parallel.run_tasks`.
+
+    ``initial_rows`` and then each graph's rows are appended to the CSV at ``path`` (a
+    header first unless ``append``) as soon as they exist, so a killed run resumes; a task
+    that still fails after its retries contributes ``failed(task, outcome)``. Returns every
+    row written (callers rewrite the file in task order with :func:`write_rows`).
+    ``executor``: ``backend``, ``workers``, ``address``, ``retries``, ``timeout``.
+    """
+    new_rows: list[dict[str, Any]] = list(initial_rows)
+    with path.open("a" if append else "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields))
+        if not append:
+            writer.writeheader()
+        writer.writerows(new_rows)
+        handle.flush()
+
+        def record(outcome: TaskOutcome) -> None:  # as each graph finishes (resumable)
+            task = tasks[outcome.index]
+            rows = outcome.value if outcome.ok else failed(task, outcome)
+            writer.writerows(rows)
+            handle.flush()
+            new_rows.extend(rows)
+
+        run_tasks(
+            fn, tasks, desc=desc, unit="graph", progress=progress, on_result=record, **executor
+        )
+    return new_rows
+
+
 # ---------------------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------------------
@@ -491,34 +533,21 @@ def run_benchmark(
         log(
             f"resuming {path}: {skipped} graph x method rows already done, {len(tasks)} graphs to run"
         )
-    mode = "a" if resume and existing else "w"
-    new_rows: list[dict[str, Any]] = []
-    with path.open(mode, newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(FIELDS))
-        if mode == "w":
-            writer.writeheader()
-            handle.flush()
-
-        def record(outcome: TaskOutcome) -> None:  # as each graph finishes (resumable)
-            task = tasks[outcome.index]
-            rows = outcome.value if outcome.ok else failed_rows(task, outcome)
-            writer.writerows(rows)
-            handle.flush()
-            new_rows.extend(rows)
-
-        run_tasks(
-            run_graph,
-            tasks,
-            backend=backend,
-            workers=workers,
-            address=address,
-            retries=retries,
-            timeout=task_timeout,
-            desc="benchmark",
-            unit="graph",
-            progress=progress,
-            on_result=record,
-        )
+    new_rows = stream_graph_tasks(
+        run_graph,
+        tasks,
+        path,
+        append=resume and bool(existing),
+        fields=FIELDS,
+        failed=failed_rows,
+        desc="benchmark",
+        progress=progress,
+        backend=backend,
+        workers=workers,
+        address=address,
+        retries=retries,
+        timeout=task_timeout,
+    )
     write_rows(path, existing + new_rows, methods)
     wanted = {(seed, n, i, m) for n in ns for i in range(graphs) for m in methods}
     all_rows = [r for r in existing + new_rows if row_key(r) in wanted]
