@@ -10,7 +10,9 @@ def ray_instance():
     """One local Ray instance for the whole module (reused by run_tasks)."""
     ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".[ray]"')
     import logging
+    import signal
 
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -19,6 +21,8 @@ def ray_instance():
     )
     yield ray
     ray.shutdown()
+    for sig, handler in handlers.items():  # ray.init installs its own; later tests expect ours
+        signal.signal(sig, handler)
 
 
 @pytest.fixture

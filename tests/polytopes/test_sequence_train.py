@@ -242,6 +242,7 @@ def test_sigterm_checkpoints_and_resumes_exactly(
         return original(model, batch)
 
     monkeypatch.setattr(train_sequence, "next_token_loss", loss_then_signal)
+    handler_before = signal.getsignal(signal.SIGTERM)
     result = train(_args(tmp_path / "parted", *extra), quiet=True)
     assert result["stopped_by_signal"] and result["progress"]["step"] == 3
     monkeypatch.setattr(train_sequence, "next_token_loss", original)
@@ -250,4 +251,4 @@ def test_sigterm_checkpoints_and_resumes_exactly(
     b, _, _ = load_model(tmp_path / "parted" / "model.pt")
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is handler_before  # restored after training
