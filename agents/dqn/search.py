@@ -180,6 +180,7 @@ class _Node:
     order: int
     done: bool
     keys: frozenset = field(default_factory=frozenset)
+    greedy: bool = False  # on the greedy policy's line (always kept in the beam)
 
 
 @dataclass
@@ -212,8 +213,10 @@ def beam_search(
     ``reset()``, e.g. :class:`agents.dqn.policies.CachedQEvaluator`; it is copied along with
     each state (its cache then stays incremental). ``env`` is reset to ``problem`` and
     left at the root. ``lp_solves`` counts every LP solve, the initial one included (a
-    greedy episode of ``T`` steps makes ``T + 1``). With ``width = expansions = 1`` this
-    is the greedy policy.
+    greedy episode of ``T`` steps makes ``T + 1``). The greedy policy's line always stays
+    in the beam (it replaces the last state when it would drop out), so the result is
+    never worse than the greedy agent's; with ``width = expansions = 1`` it is the greedy
+    policy.
     """
     if width < 1:
         raise ValueError(f"width must be >= 1, got {width}")
@@ -227,14 +230,17 @@ def beam_search(
     lp_solves = 1
     q_evaluations = 0
     forks = 0
-    root = _Node(env, obs, evaluator, float(info["bound"]), 0.0, counter, False)
+    root = _Node(env, obs, evaluator, float(info["bound"]), 0.0, counter, False, greedy=True)
     root.done = bool(env.session.proves_optimum() or not obs["action_mask"].any())  # type: ignore[union-attr]
     beam = [root]
     while not all(node.done for node in beam):
         pool: list[_Node] = []
         seen: set[frozenset] = set()
+        greedy_keys: frozenset | None = None  # the state the greedy line moves to
         for node in beam:
             if node.done:
+                if node.greedy:
+                    greedy_keys = node.keys
                 if node.keys not in seen:
                     seen.add(node.keys)
                     pool.append(node)
@@ -244,14 +250,18 @@ def beam_search(
             legal = np.flatnonzero(np.isfinite(q))
             if legal.size == 0:  # the network sees no legal action: the state is final
                 node.done = True
+                if node.greedy:
+                    greedy_keys = node.keys
                 pool.append(node)
                 continue
             # top actions by Q, ties by action id (stable sort of -q)
             ranked = legal[np.argsort(-q[legal], kind="stable")][:expansions]
-            for action in ranked:
+            for rank, action in enumerate(ranked):
                 session = node.env.session
                 key = session.product(int(action)).primitive_key()  # type: ignore[union-attr]
                 keys = node.keys | {key}
+                if node.greedy and rank == 0:
+                    greedy_keys = keys
                 if keys in seen:
                     continue
                 seen.add(keys)
@@ -272,8 +282,12 @@ def beam_search(
                         keys=keys,
                     )
                 )
+        for candidate in pool:  # one state carries the greedy line (same memory, same state)
+            candidate.greedy = candidate.keys == greedy_keys
         pool.sort(key=lambda nd: (nd.bound, -nd.q, nd.order))
         beam = pool[:width]
+        if not any(nd.greedy for nd in beam):  # keep the greedy line: never worse than greedy
+            beam[-1:] = [nd for nd in pool if nd.greedy][:1] or beam[-1:]
         if beam[0].env.session.proves_optimum():  # type: ignore[union-attr]
             beam = beam[:1]  # nothing can beat a certified optimum: stop
             break

@@ -120,3 +120,23 @@ def test_bad_width() -> None:
     problem, _ = graph_problem(0, 6, 0)
     with pytest.raises(ValueError, match="width"):
         beam_search(None, PolyProofEnv(n=6), problem, 0)
+
+
+def test_beam_is_never_worse_than_greedy(q_net) -> None:
+    """The greedy line stays in the beam, so the beam's bound is at most the greedy bound."""
+    import torch
+
+    from agents.dqn.policies import CachedQEvaluator
+    from agents.dqn.runner import run_greedy_episode
+    from agents.evaluate import GreedyProver
+
+    with torch.no_grad():
+        for index in range(4):
+            problem, _ = graph_problem(2026, 12, index)
+            greedy = run_greedy_episode(
+                GreedyProver(q_net), PolyProofEnv(n=12, max_steps=20), problem, certify=False
+            )
+            beam = beam_search(
+                CachedQEvaluator(q_net), PolyProofEnv(n=12, max_steps=20), problem, 2, 2
+            )
+            assert beam.bound <= greedy.bound + 1e-9, index
