@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -40,3 +43,14 @@ class BoundResult:
         }
         out.update(self.extra)
         return out
+
+
+def masked_csv(text: str, columns: Sequence[str]) -> str:
+    """CSV ``text`` with ``columns`` blanked, e.g. wall-clock columns when comparing runs."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows, "empty CSV"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if k in columns else v) for k, v in row.items()} for row in rows)
+    return out.getvalue()

@@ -6,14 +6,13 @@ skipped, with the reason, only where Ray is not installed (``pip install -e ".[r
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from unittest import mock
 
 import pytest
 
+from baselines.common import masked_csv
 from envs.parallel import (
     crash_once,
     crash_when,
@@ -129,15 +128,6 @@ def test_bad_options() -> None:
 # ----------------------------------------------------------------------------- jobs
 
 
-def _masked(text: str, columns: tuple[str, ...]) -> str:
-    """CSV text with wall-clock columns blanked (they differ between any two runs)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows, "empty CSV"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: ("" if k in columns else v) for k, v in row.items()} for row in rows)
-    return out.getvalue()
 
 
 BENCH_TIMES = ("build_seconds", "solve_seconds", "seconds")
@@ -158,8 +148,8 @@ def _bench(path, backend: str) -> tuple[str, str]:
         progress=False,
         log=lambda _: None,
     )
-    rows = _masked(path.read_text(), BENCH_TIMES)
-    summary = _masked(path.with_suffix(".summary.csv").read_text(), ("mean_seconds",))
+    rows = masked_csv(path.read_text(), BENCH_TIMES)
+    summary = masked_csv(path.with_suffix(".summary.csv").read_text(), ("mean_seconds",))
     return rows, summary
 
 

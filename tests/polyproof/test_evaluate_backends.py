@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agents.evaluate import evaluate
+from baselines.common import masked_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = ROOT / "checkpoints" / "polyproof_dqn.zip"
@@ -22,15 +23,6 @@ TIMES = ("build_seconds", "solve_seconds", "seconds")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _masked(text: str, columns: tuple[str, ...]) -> str:
-    """CSV text with wall-clock columns blanked (they differ between any two runs)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows, "empty CSV"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: ("" if k in columns else v) for k, v in row.items()} for row in rows)
-    return out.getvalue()
 
 
 def _run(path: Path, backend: str) -> tuple[str, str]:
@@ -46,8 +38,8 @@ def _run(path: Path, backend: str) -> tuple[str, str]:
         workers=1 if backend == "serial" else 2,
         threads=1,
     )
-    rows = _masked(path.read_text(encoding="utf-8"), TIMES)
-    summary = _masked(path.with_suffix(".summary.csv").read_text(), ("mean_seconds",))
+    rows = masked_csv(path.read_text(encoding="utf-8"), TIMES)
+    summary = masked_csv(path.with_suffix(".summary.csv").read_text(), ("mean_seconds",))
     return rows, summary
 
 
