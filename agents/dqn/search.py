@@ -214,8 +214,8 @@ def beam_search(
     each state (its cache then stays incremental). ``env`` is reset to ``problem`` and
     left at the root. ``lp_solves`` counts every LP solve, the initial one included (a
     greedy episode of ``T`` steps makes ``T + 1``). The greedy policy's line always stays
-    in the beam (it replaces the last state when it would drop out), so the result is
-    never worse than the greedy agent's; with ``width = expansions = 1`` it is the greedy
+    in the beam (as an extra, ``width + 1``-th state when it would drop out), so the
+    result is never worse than the greedy agent's; with ``width = expansions = 1`` it is the greedy
     policy.
     """
     if width < 1:
@@ -287,7 +287,7 @@ def beam_search(
         pool.sort(key=lambda nd: (nd.bound, -nd.q, nd.order))
         beam = pool[:width]
         if not any(nd.greedy for nd in beam):  # keep the greedy line: never worse than greedy
-            beam[-1:] = [nd for nd in pool if nd.greedy][:1] or beam[-1:]
+            beam += [nd for nd in pool if nd.greedy][:1]  # as an extra state, not a replacement
         if beam[0].env.session.proves_optimum():  # type: ignore[union-attr]
             beam = beam[:1]  # nothing can beat a certified optimum: stop
             break
