@@ -193,12 +193,8 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
             result = prover(
                 problem, max_steps=options["max_steps"], max_degree=options["max_degree"]
             )
-    except LPError as exc:
-        row.update(status="lp_error", message=str(exc))
-        return row
-    except CertificateError as exc:
-        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
-        return row
+    except (LPError, CertificateError) as exc:
+        return failed_proof_row(row, exc)
     seconds = time.perf_counter() - start
     proof = result.proof
     row.update(
@@ -211,6 +207,17 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
         seconds=round(seconds, 6),
     )
     return certified_row(row, proof, alpha, claimed=result.bound_exact)
+
+
+def failed_proof_row(row: dict[str, Any], error: Exception) -> dict[str, Any]:
+    """Finish a CSV row whose prover stopped: ``lp_error`` or ``certificate_failed``."""
+    from envs.polyproof.proof import CertificateError
+
+    if isinstance(error, CertificateError):
+        row.update(status="certificate_failed", certificate_valid=False, message=str(error))
+    else:
+        row.update(status="lp_error", message=str(error))
+    return row
 
 
 def certified_row(row: dict[str, Any], proof, alpha, claimed=None) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def cached_q_network(checkpoint: str | Path, device: str = "cpu") -> ProofQNetwo
 
 def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str, Any]:
     """One certified agent proof -> a CSV row fragment (never raises for LP/cert failures)."""
-    from baselines.benchmark import certified_row
+    from baselines.benchmark import certified_row, failed_proof_row
     from envs.highs import LPError
     from envs.polyproof.proof import CertificateError
 
@@ -116,12 +116,8 @@ def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str
     try:
         result = run_greedy_episode(prover, env, problem, certify=False)
         proof = env.certificate()
-    except LPError as exc:
-        row.update(status="lp_error", message=str(exc))
-        return row
-    except CertificateError as exc:
-        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
-        return row
+    except (LPError, CertificateError) as exc:
+        return failed_proof_row(row, exc)
     row.update(
         lp_columns=result.lp_columns,
         lp_rows=result.lp_rows,
@@ -134,7 +130,7 @@ def run_agent(prover: GreedyProver, env: PolyProofEnv, problem: Any) -> dict[str
 
 def run_beam(q_net: ProofQNetwork, env: PolyProofEnv, problem: Any, spec: str) -> dict[str, Any]:
     """One certified beam-search proof -> a CSV row fragment (as :func:`run_agent`)."""
-    from baselines.benchmark import certified_row
+    from baselines.benchmark import certified_row, failed_proof_row
     from envs.highs import LPError
     from envs.polyproof.proof import CertificateError
 
@@ -143,12 +139,8 @@ def run_beam(q_net: ProofQNetwork, env: PolyProofEnv, problem: Any, spec: str) -
     try:
         result = beam_search(CachedQEvaluator(q_net), env, problem, width, expansions)
         proof = result.env.certificate()
-    except LPError as exc:
-        row.update(status="lp_error", message=str(exc))
-        return row
-    except CertificateError as exc:
-        row.update(status="certificate_failed", certificate_valid=False, message=str(exc))
-        return row
+    except (LPError, CertificateError) as exc:
+        return failed_proof_row(row, exc)
     session = result.env.session
     row.update(
         lp_columns=int(session.lp.num_columns) + 1,  # type: ignore[union-attr]
