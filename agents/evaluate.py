@@ -61,7 +61,7 @@ from agents.dqn.evaluation import (
 )
 from agents.dqn.policies import ProofQNetwork
 from agents.dqn.search import parse_beam_method
-from baselines.benchmark import read_rows
+from baselines.benchmark_rows import read_rows
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.parallel import (
     add_executor_arguments,
@@ -234,7 +234,7 @@ def evaluate(
     requested seed, sizes, graphs and baseline methods are copied into the output instead
     of being recomputed. Raises :class:`envs.cli.UsageError` for bad arguments.
     """
-    from baselines.benchmark import (
+    from baselines.benchmark_rows import (
         format_table,
         prepare_run,
         row_key,

@@ -23,7 +23,7 @@ import torch
 from agents.dqn.policies import CachedQEvaluator, ProofQNetwork
 from agents.dqn.runner import run_greedy_episode
 from agents.dqn.search import beam_search, parse_beam_method
-from baselines.benchmark import FIELDS
+from baselines.benchmark_rows import FIELDS
 from envs.cli import UsageError
 from envs.parallel import TaskOutcome
 from envs.polyproof.env import PolyProofEnv
