@@ -104,10 +104,10 @@ def sweep(
     import ray
     from ray import tune
 
-    from envs.parallel import _start_ray
+    from envs.parallel import start_ray
 
     out.mkdir(parents=True, exist_ok=True)
-    started = _start_ray(workers, address)
+    started = start_ray(workers, address)
     try:
         space = {
             "learning_rate": tune.grid_search(list(learning_rates)),

@@ -85,7 +85,7 @@ def measure(
     """Seconds per job and backend, plus Ray's start-up time."""
     import ray
 
-    from envs.parallel import _start_ray
+    from envs.parallel import start_ray
     from envs.polytopes import dataset
 
     data = dataset.load(d)
@@ -98,7 +98,7 @@ def measure(
         "normality": normality,
     }
     ray_start = time.perf_counter()
-    started = _start_ray(workers, None)
+    started = start_ray(workers, None)
     results["ray_start_seconds"] = round(time.perf_counter() - ray_start, 3)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -63,6 +63,7 @@ __all__ = [
     "pool_context",
     "resolve_backend",
     "run_tasks",
+    "start_ray",
     "validate_executor_arguments",
 ]
 
@@ -437,7 +438,7 @@ def _ray_call(fn: Callable[[Any], Any], task: Any, timeout: float | None) -> Any
     return _call_limited(fn, task, timeout)
 
 
-def _start_ray(workers: int | None, address: str | None) -> bool:
+def start_ray(workers: int | None, address: str | None) -> bool:
     """Connect to Ray unless this process already did; ``True`` if we started it."""
     import logging
 
@@ -475,7 +476,7 @@ def _run_ray(
     import ray
     from ray.exceptions import RayError, RayTaskError
 
-    started = _start_ray(workers, address)
+    started = start_ray(workers, address)
     remote = ray.remote(num_cpus=1, max_retries=0, retry_exceptions=False)(_ray_call)
     capacity = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     capacity *= 2  # keep the workers busy across scheduling latency

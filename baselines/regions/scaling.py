@@ -2,6 +2,7 @@
 
     python -m baselines.regions.scaling [--limit 300] [--families one2,one4,two3]
     python -m baselines.regions.scaling --limit 60 --reference old_regions --reference-path /tmp/oldpkg
+    python -m baselines.regions.scaling --backend process --workers 2   # traversal on 2 processes
 
 Walks up architecture families ([2, w, 1], [4, w, 1], [3, w, w, 1]) with one random network
 (seed 0) per size; a method stops at its first run over ``--limit`` seconds (aborted via the
@@ -10,7 +11,9 @@ prints, per family and method, the largest architecture finished in time, its re
 regions per second.  With ``--reference PACKAGE`` (a copy of ``envs.regions`` importable under
 another name, e.g. an older version) the same walk runs with the reference code in the same
 process, and the ratio of regions per second (this code / reference) is printed for every
-architecture both finished.  Timings depend on the (shared) CPU.
+architecture both finished.  ``--backend``/``--workers``/``--address`` run this code's traversal
+on a process pool or Ray (the reference always runs as it is).  Timings depend on the (shared)
+CPU.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from pathlib import Path
 
 from baselines.regions.io_utils import DEFAULT_OUTPUT, ResumableCSV
 from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import BACKENDS
 
 FAMILIES = {
-    "one2": [[2, w, 1] for w in (8, 16, 32, 48, 64, 96, 128, 160, 192, 256, 384, 512, 768, 1024)],
-    "one4": [[4, w, 1] for w in (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)],
-    "two3": [[3, w, w, 1] for w in (4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48, 64)],
+    "one2": [[2, w, 1] for w in (8, 16, 32, 48, 64, 96, 128, 160, 192, 256, 384, 512, 768, 1024,
+                                 1216, 1536, 2048)],
+    "one4": [[4, w, 1] for w in (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 72, 80, 96)],
+    "two3": [[3, w, w, 1] for w in (4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 40, 48, 56, 64, 80)],
 }
 METHODS = ("tropical", "traversal")
 FIELDS = ["code", "family", "method", "architecture", "count", "seconds", "regions_per_second",
@@ -43,7 +48,7 @@ def load_code(package: str) -> tuple[dict[str, Callable], Callable]:
 
 
 def walk(codes: list[tuple[str, str]], families: list[str], methods: list[str], limit: float,
-         runs: ResumableCSV) -> dict:
+         runs: ResumableCSV, traversal_options: dict | None = None) -> dict:
     """Run every family/method up to each code's first run over ``limit``; the codes run
     interleaved (same architecture back to back) so that a shared CPU's load hits them alike.
     Returns ``{code: {(family, method): largest row done in time}}``."""
@@ -56,7 +61,8 @@ def walk(codes: list[tuple[str, str]], families: list[str], methods: list[str], 
                 for code, _ in codes:
                     if code in stopped:
                         continue
-                    row = _run_one(code, loaded[code], family, method, arch, limit, runs)
+                    options = traversal_options if code == "current" and method == "traversal" else None
+                    row = _run_one(code, loaded[code], family, method, arch, limit, runs, options)
                     if row["status"] != "ok" or float(row["seconds"]) > limit:
                         stopped.add(code)
                     else:
@@ -67,7 +73,7 @@ def walk(codes: list[tuple[str, str]], families: list[str], methods: list[str], 
 
 
 def _run_one(code: str, loaded: tuple, family: str, method: str, arch: list[int], limit: float,
-             runs: ResumableCSV) -> dict:
+             runs: ResumableCSV, options: dict | None = None) -> dict:
     """One count (or its row from an earlier, resumed run)."""
     counters, random_network = loaded
     name = ",".join(map(str, arch))
@@ -77,7 +83,7 @@ def _run_one(code: str, loaded: tuple, family: str, method: str, arch: list[int]
     network = random_network(arch, 0)
     begin = time.perf_counter()
     try:
-        count = counters[method](network, time_limit=limit).count
+        count = counters[method](network, time_limit=limit, **(options or {})).count
         status = "ok"
     except (RuntimeError, ValueError) as error:
         count, status = "", f"aborted: {str(error).splitlines()[0]}"
@@ -99,8 +105,15 @@ def run(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--reference", default=None,
                         help="package name of a reference copy of envs.regions to compare with")
     parser.add_argument("--reference-path", default=None, help="directory to import it from")
+    parser.add_argument("--backend", choices=BACKENDS, default="serial",
+                        help="where this code's traversal expands cells (default serial)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes (or Ray CPUs) for --backend process/ray; default all CPUs")
+    parser.add_argument("--address", default=None, help="Ray cluster to join (--backend ray)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
     families, methods = args.families.split(","), args.methods.split(",")
     for family in families:
         if family not in FAMILIES:
@@ -121,8 +134,10 @@ def run(argv: Sequence[str] | None = None) -> dict:
         codes.append(("reference", args.reference))
     runs = ResumableCSV(args.output / "scaling_runs.csv", FIELDS, ["code", "family", "method",
                                                              "architecture"])
-    largest = walk(codes, families, methods, args.limit, runs)
-    print(f"limit {args.limit:g} s per run")
+    traversal_options = {"backend": args.backend, "workers": args.workers, "address": args.address}
+    largest = walk(codes, families, methods, args.limit, runs, traversal_options)
+    print(f"limit {args.limit:g} s per run; traversal backend {args.backend}"
+          f"{f' ({args.workers} workers)' if args.workers else ''}")
     print("code | family | method | largest architecture within limit | seconds | regions | "
           "regions/s")
     for code, table in largest.items():

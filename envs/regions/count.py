@@ -4,6 +4,7 @@ Examples::
 
     python -m envs.regions.count --arch 2,6,1 --seed 0 --method exact
     python -m envs.regions.count --arch 3,3,2,1 --method traversal --box 5
+    python -m envs.regions.count --arch 2,512,1 --method traversal --backend process --workers 2
     python -m envs.regions.count --weights net.npz --method numerical --points 5000 --radius 20
 
 What is counted: the linear regions of the function the network computes, i.e. the maximal
@@ -39,6 +40,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from envs.cli import UsageError, UsageParser, run_cli
+from envs.parallel import BACKENDS
+from envs.regions.cells import FACET_METHODS
 from envs.regions.exact import count_regions_traversal, count_regions_tropical
 from envs.regions.network import ReLUNetwork, parse_architecture, random_network
 from envs.regions.normalise import map_bound, normalise_network
@@ -62,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--radius", type=float, default=5.0, help="numerical: sampling radius R")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds for the exact methods; past it the count is unknown")
+    parser.add_argument("--facet-method", choices=FACET_METHODS, default="auto",
+                        help="traversal: how a cell's facets are found (auto: qhull for "
+                             "2 <= n0 <= 8, pycddlib for n0 = 1 and 9..12, HiGHS LPs above)")
+    parser.add_argument("--backend", choices=BACKENDS, default="serial",
+                        help="traversal: expand cells in this process (serial), on a local "
+                             "process pool (process) or on Ray (ray); same count on each")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="traversal: processes / Ray CPUs (default: all CPUs)")
+    parser.add_argument("--address", default=None,
+                        help="traversal with --backend ray: cluster to join (e.g. auto)")
+    parser.add_argument("--progress", action="store_true", help="traversal: tqdm cell counter")
     parser.add_argument("--no-monomials", action="store_true", help="skip monomial counts")
     parser.add_argument("--no-native", action="store_true",
                         help="skip the native (unpruned) monomial count (can blow up)")
@@ -97,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
     if args.points < 1:
         raise UsageError(f"--points must be >= 1, got {args.points}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
     network = load_network(args)
     normalised, _ = normalise_network(network)  # same regions, same patterns, no overflow
     report: dict = {"architecture": network.architecture, "method": args.method}
@@ -107,8 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.update(result.summary())
             report["method"] = "exact"
         elif args.method == "traversal":
-            result = count_regions_traversal(network, box_radius=args.box,
-                                             time_limit=args.time_limit)
+            result = count_regions_traversal(
+                network, box_radius=args.box, time_limit=args.time_limit,
+                facet_method=args.facet_method, backend=args.backend, workers=args.workers,
+                address=args.address, progress=args.progress)
             report.update(result.summary())
         else:
             result = estimate_regions(normalised, args.points, args.radius, seed=args.seed)

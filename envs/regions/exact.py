@@ -21,16 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from envs.regions.facets import generators as _generators
+from envs.regions.facets import redundant_rows_cdd as _redundant_rows_cdd
+from envs.regions.facets import redundant_rows_incremental as _redundant_rows_incremental
 from envs.regions.lp import SLACK_TOL, LPError, SlackLP, box_constraints, normalise_rows
 from envs.regions.network import ReLUNetwork
 from envs.regions.normalise import MAP_REL_TOL, MapJudge, normalise_network, to_fractions
 from envs.regions.results import CELL_KINDS, RegionResult, UnionFind
-from envs.regions.traversal import (
-    _generators,
-    _redundant_rows_cdd,
-    _redundant_rows_incremental,
-    count_regions_traversal,
-)
+from envs.regions.traversal import count_regions_traversal
 from envs.regions.tropical import TropicalPolynomial, TropicalRational, network_to_tropical
 
 __all__ = [

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # torch is imported where it is used (region workers start without it)
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class ReLUNetwork:
     @classmethod
     def from_sequential(cls, model: nn.Sequential) -> ReLUNetwork:
         """Build from ``nn.Sequential(Linear, ReLU, Linear, ..., Linear)``."""
+        from torch import nn
+
         if not isinstance(model, nn.Sequential):
             raise ValueError(f"expected nn.Sequential, got {type(model).__name__}")
         layers = list(model)
@@ -206,8 +211,12 @@ class ReLUNetwork:
         """Boolean activation patterns ``preactivation > 0``, shape ``(N, num_hidden)``."""
         return self.preactivations(points) > 0
 
-    def to_torch(self, dtype: torch.dtype = torch.float64) -> nn.Sequential:
-        """The same network as a torch ``nn.Sequential``."""
+    def to_torch(self, dtype: torch.dtype | None = None) -> nn.Sequential:
+        """The same network as a torch ``nn.Sequential`` (default dtype float64)."""
+        import torch
+        from torch import nn
+
+        dtype = torch.float64 if dtype is None else dtype
         modules: list[nn.Module] = []
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             linear = nn.Linear(weight.shape[1], weight.shape[0]).to(dtype)

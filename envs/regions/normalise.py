@@ -112,6 +112,28 @@ def exact_pattern_map(layers: list[tuple[np.ndarray, np.ndarray]], pattern: np.n
     return np.hstack([out_linear.reshape(weight.shape[0], dim), out_offset.reshape(-1, 1)])
 
 
+def exact_hidden_rows(layers: list[tuple[np.ndarray, np.ndarray]],
+                      pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact pre-activations of every hidden unit on the cell of ``pattern`` as affine maps of
+    the input: ``(A, c)`` object arrays ``(num_hidden, n0)``, ``(num_hidden,)``."""
+    dim = layers[0][0].shape[1]
+    linear = np.array([[Fraction(int(i == j)) for j in range(dim)] for i in range(dim)], dtype=object)
+    offset = np.array([Fraction(0)] * dim, dtype=object)
+    rows, offsets = [], []
+    start = 0
+    for weight, bias in layers[:-1]:
+        pre_linear, pre_offset = weight @ linear, weight @ offset + bias
+        rows.append(pre_linear.reshape(weight.shape[0], dim))
+        offsets.append(pre_offset.reshape(-1))
+        live = np.asarray(pattern[start : start + weight.shape[0]], dtype=bool)
+        start += weight.shape[0]
+        linear = np.where(live[:, None], rows[-1], Fraction(0))
+        offset = np.where(live, offsets[-1], Fraction(0))
+    if not rows:
+        return np.zeros((0, dim), dtype=object), np.zeros(0, dtype=object)
+    return np.vstack(rows), np.concatenate(offsets)
+
+
 def map_bound(network: ReLUNetwork) -> np.ndarray:
     """Per output, a bound on the entries of every cell's ``[linear | offset]`` (all units on,
     absolute values): the float rounding error of a map is a tiny multiple of it."""

@@ -58,6 +58,8 @@ class RegionResult:
     #: traversal only: patterns reached across a false (float cdd) facet, certified empty by an
     #: LP (slack < -tol) and dropped
     num_empty_dropped: int = 0
+    #: traversal only: LP answers too close to call in floats, decided in exact arithmetic
+    num_exact_decisions: int = 0
     #: traversal only: activation pattern (bytes) -> region label
     pattern_to_region: dict[bytes, int] = field(default_factory=dict)
     #: per region label: (linear (nL, n0), offset (nL,)) of the affine map

@@ -112,7 +112,7 @@ def test_facet_methods_agree(arch):
         net = random_network(arch, 200 + seed)
         counts = {
             count_regions_traversal(net, facet_method=m, interior_points=ip).count
-            for m in ("cdd", "lp")
+            for m in ("hull", "cdd", "lp")
             for ip in (True, False)
         }
         counts.add(count_regions_tropical(net).count)
@@ -121,7 +121,7 @@ def test_facet_methods_agree(arch):
         count_regions_traversal(net, facet_method="nope")
 
 
-@pytest.mark.parametrize("facet_method", ["cdd", "lp"])
+@pytest.mark.parametrize("facet_method", ["hull", "cdd", "lp"])
 def test_degenerate_networks_both_facet_paths(facet_method):
     # zero biases in two hidden layers: constant-zero neurons switch on across facets
     net = random_network([2, 4, 3, 1], 11, zero_bias=True)
@@ -215,7 +215,7 @@ def test_wide_low_dimensional_traversal_uses_incremental_path():
 
 
 def test_cdd_failure_falls_back_to_highs(monkeypatch):
-    import envs.regions.traversal as exact
+    import envs.regions.facets as facets
 
     net = random_network([2, 6, 3, 1], 8)
     expected = count_regions_tropical(net).count
@@ -223,8 +223,29 @@ def test_cdd_failure_falls_back_to_highs(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("*Error: Numerical inconsistency is found.")
 
-    monkeypatch.setattr(exact, "_redundant_rows_cdd", broken)
-    monkeypatch.setattr(exact, "_redundant_rows_incremental", broken)
+    monkeypatch.setattr(facets, "facets_and_generators", broken)
     for interior_points in (True, False):
         result = count_regions_traversal(net, facet_method="cdd", interior_points=interior_points)
         assert result.count == expected and result.num_cdd_fallbacks == result.num_cells
+
+
+def test_qhull_failure_falls_back_to_cdd(monkeypatch):
+    from scipy.spatial import QhullError
+
+    import envs.regions.facets as facets
+
+    net = random_network([2, 6, 3, 1], 8)
+    expected = count_regions_tropical(net).count
+    assert count_regions_traversal(net, facet_method="hull").count == expected
+
+    def broken(*args, **kwargs):
+        raise QhullError("QH6154 initial simplex is flat")
+
+    monkeypatch.setattr(facets, "hull_facets", broken)
+    result = count_regions_traversal(net, facet_method="hull")
+    assert result.count == expected and result.num_cdd_fallbacks == result.num_cells
+
+
+def test_unknown_facet_method_is_an_error():
+    with pytest.raises(ValueError, match="facet_method"):
+        count_regions_traversal(random_network([2, 3, 1], 0), facet_method="qhull")

@@ -177,18 +177,30 @@ def test_lp_that_keeps_failing_is_an_error_naming_the_cell(monkeypatch):
         count_regions_tropical(net)
 
 
-def test_false_cdd_facets_lead_to_dropped_empty_patterns(monkeypatch):
-    import envs.regions.traversal as traversal
+def test_false_float_facets_are_rejected_by_lps(monkeypatch):
+    import envs.regions.facets as facets
 
     net = random_network([2, 8, 1], 3)
     expected = count_regions_traversal(net).count
-    real = traversal._facets_and_generators
+    real = facets.facets_and_generators
 
     def every_row_a_facet(G, h, interior, rng, num_rays):
         redundant, vertices, rays = real(G, h, interior, rng, num_rays)
         return set(), vertices, rays  # float cdd "misses" every redundancy
 
-    monkeypatch.setattr(traversal, "_facets_and_generators", every_row_a_facet)
-    result = count_regions_traversal(net)
-    assert result.count == expected and result.num_empty_dropped > 0
+    monkeypatch.setattr(facets, "facets_and_generators", every_row_a_facet)
+    result = count_regions_traversal(net, facet_method="cdd")
+    assert result.count == expected and result.num_lps > 0
     assert result.num_cells == len(result.cell_points) == len(result.cell_labels)
+
+
+def test_a_pattern_certainly_empty_is_reported_empty():
+    from envs.regions.cells import CellExpander, pack
+
+    net = ReLUNetwork.from_lists([np.array([[1.0], [1.0]]), np.array([[1.0, 1.0]])],
+                                 [np.array([0.0, -1.0]), np.array([0.0])])
+    expander = CellExpander(net, None, "auto", 8, 0)
+    # unit 0 off (x < 0) and unit 1 on (x > 1): no such input
+    outcome = expander.expand(pack(np.array([False, True])), np.zeros(1), False)
+    assert outcome.empty and outcome.neighbour_keys == []
+    assert not expander.expand(pack(np.array([True, True])), np.array([2.0]), True).empty
