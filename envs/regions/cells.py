@@ -29,8 +29,8 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from envs.regions import facets as geometry
-from envs.regions.exact_lp import ExactCells, ambiguous
-from envs.regions.lp import LPError, SlackLP, box_constraints, new_highs, normalise_rows
+from envs.regions.exact_lp import ExactCells
+from envs.regions.lp import LPError, SlackLP, ambiguous, box_constraints, new_highs, normalise_rows
 from envs.regions.network import ReLUNetwork
 
 FACET_METHODS = ("auto", "hull", "cdd", "lp")
@@ -67,16 +67,32 @@ def preactivations(layers: list[tuple[np.ndarray, np.ndarray]], points: np.ndarr
     return np.concatenate(parts, axis=1) if parts else np.zeros((points.shape[0], 0))
 
 
+class _Shallow:
+    """First layer of a one-hidden-layer network, precomputed for every cell."""
+
+    def __init__(self, network: ReLUNetwork) -> None:
+        self.W1, self.b1 = network.weights[0], network.biases[0]
+        self.W2, self.b2 = network.weights[1], network.biases[1]
+        self.G_unit, self.h_unit, self.nonzero = normalise_rows(self.W1, self.b1)
+
+
 class _Cell:
     """Constraints of one activation cell (hidden rows + optional box rows)."""
 
     def __init__(self, network: ReLUNetwork, pattern: np.ndarray,
-                 box: tuple[np.ndarray, np.ndarray], highs) -> None:
+                 box: tuple[np.ndarray, np.ndarray], highs, shallow: _Shallow | None = None) -> None:
         self.pattern = pattern
-        A, c, self.out_linear, self.out_offset = network.pattern_affine_layers(pattern)
         sigma = np.where(pattern, 1.0, -1.0)
-        G_raw, h_raw = A * sigma[:, None], c * sigma
-        G, h, nonzero = normalise_rows(G_raw, h_raw)
+        if shallow is not None:  # one hidden layer: the rows are the first layer's, signed
+            masked = shallow.W2 * pattern[None, :]
+            self.out_linear, self.out_offset = masked @ shallow.W1, masked @ shallow.b1 + shallow.b2
+            c = shallow.b1
+            G, h, nonzero = shallow.G_unit * sigma[:, None], shallow.h_unit * sigma, shallow.nonzero
+            h_raw = c * sigma
+        else:
+            A, c, self.out_linear, self.out_offset = network.pattern_affine_layers(pattern)
+            G_raw, h_raw = A * sigma[:, None], c * sigma
+            G, h, nonzero = normalise_rows(G_raw, h_raw)
         if np.any(h_raw[~nonzero] < -1e-9):
             raise RuntimeError("inconsistent activation pattern (constant neuron of wrong sign)")
         self.neuron_rows = np.flatnonzero(nonzero)  # neuron index of each hidden LP row
@@ -161,6 +177,7 @@ class CellExpander:
         self.num_rays = num_rays
         self.seed = seed
         self.layers = list(zip(network.weights[:-1], network.biases[:-1], strict=True))
+        self.shallow = _Shallow(network) if len(network.weights) == 2 else None
         self.scale = 1.0 + max(float(np.abs(w).max()) for w in network.weights)
         directions = np.random.default_rng(seed).standard_normal((num_rays, network.input_dim))
         self.directions = directions / np.linalg.norm(directions, axis=1, keepdims=True)
@@ -195,7 +212,7 @@ class CellExpander:
         whose facet a neighbour already crossed towards this cell (the LP path skips them).
         """
         pattern = unpack(key, self.num_hidden)
-        cell = _Cell(self.network, pattern, self.box, self._get_highs())
+        cell = _Cell(self.network, pattern, self.box, self._get_highs(), self.shallow)
         outcome = CellOutcome()
         if cell.zero_neurons.size and pattern[cell.zero_neurons].any():
             canonical = pattern.copy()

@@ -26,7 +26,9 @@ general.
 empty layer size in ``--arch``, weights that overflow float64) is one ``error:`` line on stderr,
 exit status 2.  A computation that fails (an LP that fails after retries, a float tropical
 representation too coarse for the weights) is one ``error:`` line, exit status 1; a
-``--time-limit`` that runs out prints ``"count": null`` with ``"status": "unknown ..."``.
+``--time-limit`` that runs out, or an Algorithm 4 count that its close float LP calls leave in
+doubt (checked against the traversal, whose close calls are decided in exact arithmetic),
+prints ``"count": null`` with ``"status": "unknown ..."``.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["monomial_seconds"] = round(time.perf_counter() - start, 6)
     except (RuntimeError, ValueError, OverflowError, FloatingPointError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "time_limit" in message or "time limit" in message:
+        if "time_limit" in message or "time limit" in message or "unknown" in message:
             report.update({"count": None, "status": f"unknown ({message})",
                            "seconds": round(time.perf_counter() - begin, 6)})
             print(json.dumps(report))

@@ -24,7 +24,14 @@ from scipy.spatial import cKDTree
 from envs.regions.facets import generators as _generators
 from envs.regions.facets import redundant_rows_cdd as _redundant_rows_cdd
 from envs.regions.facets import redundant_rows_incremental as _redundant_rows_incremental
-from envs.regions.lp import SLACK_TOL, LPError, SlackLP, box_constraints, normalise_rows
+from envs.regions.lp import (
+    SLACK_TOL,
+    LPError,
+    SlackLP,
+    box_constraints,
+    close_calls,
+    normalise_rows,
+)
 from envs.regions.network import ReLUNetwork
 from envs.regions.normalise import MAP_REL_TOL, MapJudge, normalise_network, to_fractions
 from envs.regions.results import CELL_KINDS, RegionResult, UnionFind
@@ -79,8 +86,15 @@ def count_regions_tropical(
     Affine maps of pieces are compared in floats only when they clearly differ; otherwise
     exactly (the network's map for the piece's activation pattern, or the tropical data).
     An LP that fails after retries raises :class:`LPError` naming the piece.
+
+    Its LP decisions are float (the tropical data are float); when one of them was a close call
+    (:func:`envs.regions.lp.ambiguous`), the count is checked against the exact-backed
+    traversal on the same network (``verified_by_traversal``); if they differ, ``ValueError``
+    says the count is unknown, never a wrong number.  For a list of tropical maps (no network
+    to check against) the close calls are only counted (``num_close_calls``).
     """
     begin = time.perf_counter()
+    calls_before = close_calls()
     judge: MapJudge | None = None
     normalised: ReLUNetwork | None = None
     output_scale = None
@@ -163,9 +177,22 @@ def count_regions_tropical(
                 with np.errstate(over="ignore", invalid="ignore"):  # inf beyond float64
                     piece_map = piece_map * output_scale[:, None]
             region_maps[label] = (piece_map[:, :-1], piece_map[:, -1])
+    num_close = close_calls() - calls_before
+    verified = False
+    if num_close and isinstance(network_or_maps, ReLUNetwork):
+        remaining = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - begin))
+        check = count_regions_traversal(network_or_maps, box_radius=box_radius,
+                                        time_limit=remaining, interior_points=False)
+        if check.count != count:
+            raise ValueError(f"Algorithm 4 made {num_close} float LP decisions too close to call "
+                             f"and counted {count}, the exact-backed traversal {check.count}: "
+                             "Algorithm 4's count is unknown here (use the traversal)")
+        verified = True
     return RegionResult(
         count=count,
         method="tropical",
+        num_close_calls=num_close,
+        verified_by_traversal=verified,
         seconds=time.perf_counter() - begin,
         num_cells=len(pieces),
         num_lps=num_lps,

@@ -3,16 +3,20 @@
 The traversal's polyhedral questions are all "is there an ``x`` with every row of the cell
 ``> 0`` (one row possibly ``= 0``, some rows dropped)?": is a pattern a cell (full-dimensional),
 is a hyperplane a facet.  HiGHS answers them in floats with slack ``t*``; when ``|t*|`` is within
-:data:`AMBIGUOUS` of 0 (relative to the point's size) the answer is decided here, exactly, on the
-network *as given* (its float weights read as exact rationals):
+:data:`envs.regions.lp.AMBIGUOUS` of 0 (relative to the point's size) the answer is decided
+here on the network *as given* (its float weights read as exact rationals), and only on an
+exactly checked certificate:
 
-    maximise t  s.t.  row_j(x) >= t (rows kept),  row_e(x) = 0,  t <= 1,
+* **yes**: a rational point where every kept row is ``> 0`` (projected exactly onto the
+  equality's hyperplane), evaluated in ``Fraction`` arithmetic;
+* **no**: multipliers ``y >= 0`` (sum 1) and ``mu`` with ``sum y_j g_j + mu g_e = 0`` and
+  ``sum y_j h_j + mu h_e <= 0`` (Motzkin's transposition theorem: then no point makes every
+  row positive), solved exactly (sympy) on the support of HiGHS's duals.
 
-solved by sympy's exact simplex (``sympy.solvers.simplex.lpmax``) on a growing subset of the
-rows (cutting planes): start from the rows nearest the float solution; an exact optimum
-``t* <= 0`` on a subset is a proof for the whole set (more rows cannot raise ``t``); ``t* > 0``
-is accepted only when the exact optimiser makes *every* row ``> 0``; otherwise the violated
-rows join the subset.  No float tolerance enters the answer.
+The candidates come from HiGHS re-solving the question in coordinates centred at the last
+point and scaled to the cell's size (the offsets ``g_j . x_c + h_j`` computed exactly), so tiny
+cells become well conditioned.  If no certificate checks after a few zooms,
+:class:`ExactUndecided` is raised (reported as an error naming the cell, never an answer).
 """
 
 from __future__ import annotations
@@ -20,28 +24,20 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from sympy import Eq, Rational, Symbol, symbols
-from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, linprog, lpmax
+from sympy import Matrix, Rational
 
+from envs.regions.lp import SlackLP
 from envs.regions.network import ReLUNetwork
-from envs.regions.normalise import exact_hidden_rows, fraction_layers
+from envs.regions.normalise import exact_hidden_rows, fraction_layers, to_fractions
 
-#: float slacks with ``|t*| <= AMBIGUOUS * (1 + |x|_inf)`` are decided exactly
-AMBIGUOUS = 1e-6
-_MAX_ROUNDS = 60
-
+_ZOOMS = 12
 
 class ExactUndecided(RuntimeError):
     """The exact decision did not finish (never turned into an answer)."""
 
 
-def ambiguous(slack: float, point: np.ndarray) -> bool:
-    """Whether a float LP slack at ``point`` is too close to 0 to trust."""
-    return abs(slack) <= AMBIGUOUS * (1.0 + float(np.abs(point).max(initial=0.0)))
-
-
 class ExactCells:
-    """Exact rows of the cells of ``network`` (the network as given) and the exact LP."""
+    """Exact rows of the cells of ``network`` (the network as given) and certified decisions."""
 
     def __init__(self, network: ReLUNetwork, box_radius: float | None) -> None:
         self.network = network
@@ -83,12 +79,11 @@ class ExactCells:
 
         Returns ``(answer, x)`` with ``x`` an exact witness (object array of ``Fraction``) when
         the answer is yes.  Rows of ``drop_units`` and rows that vanish on ``on_unit``'s
-        hyperplane (the same hyperplane) are left out.  Raises :class:`ExactUndecided` if the
-        cutting planes do not settle it.
+        hyperplane (the same hyperplane) are left out.  Raises :class:`ExactUndecided` when no
+        certificate checks (see the module docstring).
         """
         self.num_decisions += 1
         G, h, unit = self.rows(pattern)
-        dim = G.shape[1]
         equality = None
         keep = ~np.isin(unit, list(drop_units)) if drop_units else np.ones(unit.size, dtype=bool)
         if on_unit is not None:
@@ -97,23 +92,84 @@ class ExactCells:
                 return False, None  # the unit's pre-activation is constant on the cell
             equality = int(matches[0])
             keep &= ~_same_hyperplane(G, h, equality)
-        candidates = np.flatnonzero(keep)
-        if hint is not None and candidates.size > 4 * dim + 8:
-            values = G[candidates].astype(float) @ np.asarray(hint, dtype=float) + h[candidates].astype(float)
-            order = np.argsort(values)
-            subset = list(candidates[order[: 4 * dim + 8]])
-        else:
-            subset = list(candidates)
-        for _ in range(_MAX_ROUNDS):
-            t, x = _max_slack(G, h, subset, equality, dim)
-            if t <= 0:
+        rows = np.flatnonzero(keep)
+        center = np.zeros(G.shape[1]) if hint is None else np.asarray(hint, dtype=float)
+        return _decide(G, h, rows, equality, center)
+
+
+def _decide(G: np.ndarray, h: np.ndarray, rows: np.ndarray, equality: int | None,
+            center: np.ndarray) -> tuple[bool, np.ndarray | None]:
+    """Certificate search of :meth:`ExactCells.strictly_feasible` (see module docstring)."""
+    dim = G.shape[1]
+    if rows.size == 0:
+        point = to_fractions(center)
+        return True, _project(G, h, equality, point) if equality is not None else point
+    G_float = np.array([[float(g) for g in row] for row in G[rows]]).reshape(-1, dim)
+    norms = np.linalg.norm(G_float, axis=1)
+    eq_float = eq_norm = None
+    if equality is not None:
+        eq_float = np.array([float(g) for g in G[equality]])
+        eq_norm = float(np.linalg.norm(eq_float))
+    scale = 1.0
+    for _ in range(_ZOOMS):
+        center_q = to_fractions(center)
+        offsets = np.array([float(v) for v in G[rows] @ center_q + h[rows]]) / (scale * norms)
+        G_lp, h_lp = G_float / norms[:, None], offsets
+        if equality is not None:
+            eq_offset = float(G[equality] @ center_q + h[equality]) / (scale * eq_norm)
+            G_lp = np.vstack([G_lp, eq_float / eq_norm])
+            h_lp = np.append(h_lp, eq_offset)
+        if not (np.isfinite(G_lp).all() and np.isfinite(h_lp).all()):
+            break
+        lp = SlackLP(G_lp, h_lp)
+        slack, y = (lp.solve_modified(equality_rows=[rows.size]) if equality is not None
+                    else lp.max_slack())
+        point = center_q + Fraction(scale) * to_fractions(y)
+        if equality is not None:
+            point = _project(G, h, equality, point)
+        if all(value > 0 for value in G[rows] @ point + h[rows]):
+            return True, point
+        duals = np.abs(lp.row_duals()[: rows.size])
+        if duals.max(initial=0.0) > 0:
+            support = rows[duals > 1e-9 * duals.max()]
+            if _farkas(G, h, support, equality):
                 return False, None
-            values = G[candidates] @ x + h[candidates]
-            violated = candidates[np.array([value <= 0 for value in values], dtype=bool)]
-            if violated.size == 0:
-                return True, x
-            subset.extend(violated.tolist())
-        raise ExactUndecided(f"exact LP did not settle in {_MAX_ROUNDS} rounds")
+        center = center + scale * y
+        scale *= min(max(abs(slack), 1e-4), 1.0)
+    raise ExactUndecided(f"no exact certificate after {_ZOOMS} zooms")
+
+
+def _project(G: np.ndarray, h: np.ndarray, row: int, point: np.ndarray) -> np.ndarray:
+    """Exact orthogonal projection of ``point`` onto ``G_row x + h_row = 0``."""
+    g = G[row]
+    return point - g * ((g @ point + h[row]) / (g @ g))
+
+
+def _farkas(G: np.ndarray, h: np.ndarray, support: np.ndarray, equality: int | None) -> bool:
+    """Exact check of a certificate that no ``x`` makes rows ``support`` all ``> 0`` (with row
+    ``equality`` ``= 0``): ``y >= 0``, ``sum y = 1``, ``y G + mu g_e = 0``, ``y h + mu h_e <= 0``."""
+    def rational(value: Fraction) -> Rational:
+        return Rational(value.numerator, value.denominator)
+
+    columns = [[rational(g) for g in G[j]] + [Rational(1)] for j in support]
+    if equality is not None:
+        columns.append([rational(g) for g in G[equality]] + [Rational(0)])
+    system = Matrix(columns).T
+    target = Matrix([0] * G.shape[1] + [1])
+    try:
+        solution, parameters = system.gauss_jordan_solve(target)
+    except ValueError:  # inconsistent: these rows carry no certificate
+        return False
+    if parameters.shape[0]:
+        solution = solution.subs({symbol: 0 for symbol in parameters})
+    y = [Fraction(int(v.p), int(v.q)) for v in (Rational(value) for value in solution)]
+    multipliers = y[: support.size]
+    if any(value < 0 for value in multipliers):
+        return False
+    total = sum((m * h[j] for m, j in zip(multipliers, support, strict=True)), Fraction(0))
+    if equality is not None:
+        total += y[-1] * h[equality]
+    return total <= 0
 
 
 def _same_hyperplane(G: np.ndarray, h: np.ndarray, row: int) -> np.ndarray:
@@ -128,56 +184,3 @@ def _same_hyperplane(G: np.ndarray, h: np.ndarray, row: int) -> np.ndarray:
         factor = candidate[pivot] / reference[pivot]
         same[index] = factor > 0 and all(a == factor * b for a, b in zip(candidate, reference, strict=True))
     return same
-
-
-def _max_slack(G: np.ndarray, h: np.ndarray, rows: list[int], equality: int | None,
-               dim: int) -> tuple[Fraction, np.ndarray]:
-    """Exact ``max t s.t. G_j x + h_j >= t (j in rows), G_e x + h_e = 0, t <= 1``.
-
-    sympy's ``lpmax`` on the symbolic constraints (free ``x``); its matrix form ``linprog`` in
-    standard form (``x = p - q``, ``t = 1 - u``) if that fails.  Raises
-    :class:`ExactUndecided` when both fail (sympy's simplex can stop on degenerate systems).
-    """
-    def rational(value: Fraction) -> Rational:
-        return Rational(value.numerator, value.denominator)
-
-    xs = symbols(f"x0:{dim}")
-    t = Symbol("t")
-
-    def form(j: int):
-        return sum((rational(g) * x for g, x in zip(G[j], xs, strict=True)), rational(h[j]))
-
-    constraints = [form(j) >= t for j in rows] + [t <= 1]
-    if equality is not None:
-        constraints.append(Eq(form(equality), 0))
-    try:
-        value, point = lpmax(t, constraints)
-        x = np.array([_fraction(point.get(symbol, 0)) for symbol in xs], dtype=object)
-        return _fraction(value), x
-    except (InfeasibleLPError, UnboundedLPError):
-        pass
-
-    def split(row: np.ndarray) -> list[Rational]:
-        coefficients = [rational(g) for g in row]
-        return coefficients + [-c for c in coefficients]
-
-    A = [[-c for c in split(G[j])] + [Rational(-1)] for j in rows]  # -G(p-q) - u <= h - 1
-    b = [rational(h[j]) - 1 for j in rows]
-    A_eq = b_eq = None
-    if equality is not None:
-        A_eq = [split(G[equality]) + [Rational(0)]]
-        b_eq = [-rational(h[equality])]
-    try:
-        value, solution = linprog([Rational(0)] * (2 * dim) + [Rational(1)], A or None, b or None,
-                                  A_eq, b_eq)
-    except (InfeasibleLPError, UnboundedLPError) as error:
-        raise ExactUndecided(f"sympy's exact simplex failed: {str(error).split(chr(10))[0]}") from error
-    x = np.array([_fraction(solution[i]) - _fraction(solution[dim + i]) for i in range(dim)],
-                 dtype=object)
-    return 1 - _fraction(value), x
-
-
-def _fraction(value) -> Fraction:
-    """sympy number (or int) -> ``Fraction``."""
-    rational = Rational(value)
-    return Fraction(int(rational.p), int(rational.q))

@@ -46,12 +46,15 @@ def hull_facets(G: np.ndarray, h: np.ndarray, interior: np.ndarray) -> HullFacet
     """
     m, dim = G.shape
     shifted = G @ interior + h
-    if not np.all(shifted > 0):
+    nearest = float(shifted.min()) if m else 1.0
+    if not nearest > 0:
         raise ValueError("hull_facets needs a point strictly inside the cell")
-    points = np.vstack([-G / shifted[:, None], np.zeros((1, dim))])
-    tol = HULL_REL_TOL * float(np.abs(points).max())
+    points = np.empty((m + 1, dim))
+    np.divide(G, -shifted[:, None], out=points[:m])
+    points[m] = 0.0
     hull = ConvexHull(points)
     normals, offsets = hull.equations[:, :-1], hull.equations[:, -1]
+    tol = HULL_REL_TOL * float(np.abs(points[:m]).max(initial=0.0))
     is_vertex = np.zeros(m + 1, dtype=bool)
     is_vertex[hull.vertices] = True
     depth = (points[:m] @ normals.T + offsets).max(axis=1)  # 0 on the boundary, < 0 inside

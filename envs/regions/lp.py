@@ -18,6 +18,9 @@ import numpy as np
 from envs.highs import new_highs as shared_new_highs
 
 SLACK_TOL = 1e-7
+#: float slacks with ``|t*| <= AMBIGUOUS * (1 + |x|_inf)`` are too close to 0 to trust
+AMBIGUOUS = 1e-6
+_CLOSE_CALLS = [0]  # optimal solves with an ambiguous slack, over the whole process
 _RETRIES = ("clear", "fresh", "ipm")
 _INF = highspy.kHighsInf
 
@@ -29,6 +32,23 @@ def new_highs() -> highspy.Highs:
 
 class LPError(RuntimeError):
     """Raised when HiGHS does not return an optimal solution."""
+
+
+def ambiguous(slack: float, point: np.ndarray) -> bool:
+    """Whether a float LP slack at ``point`` is too close to 0 to trust."""
+    return abs(slack) <= AMBIGUOUS * (1.0 + float(np.abs(point).max(initial=0.0)))
+
+
+def close_calls() -> int:
+    """How many optimal solves in this process so far had an :func:`ambiguous` slack."""
+    return _CLOSE_CALLS[0]
+
+
+def _optimum(values: np.ndarray, t_col: int, dim: int) -> tuple[float, np.ndarray]:
+    slack, point = float(values[t_col]), values[:dim]
+    if ambiguous(slack, point):
+        _CLOSE_CALLS[0] += 1
+    return slack, point
 
 
 def normalise_rows(G: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +104,11 @@ class SlackLP:
         self.highs = highs
         self.num_solves = 0
         self.num_retries = 0
+        self.last_solver: highspy.Highs | None = None
+
+    def row_duals(self) -> np.ndarray:
+        """Row duals of the last optimal solve (HiGHS sign convention)."""
+        return np.asarray(self.last_solver.getSolution().row_dual)
 
     def solve(self) -> tuple[float, np.ndarray]:
         """Solve the current model; return (t*, x*).
@@ -96,8 +121,8 @@ class SlackLP:
         self.num_solves += 1
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
-            values = np.asarray(self.highs.getSolution().col_value)
-            return float(values[self.t_col]), values[: self.dim]
+            self.last_solver = self.highs
+            return _optimum(np.asarray(self.highs.getSolution().col_value), self.t_col, self.dim)
         first = self.highs.modelStatusToString(status)
         for attempt in _RETRIES:
             self.num_retries += 1
@@ -112,8 +137,8 @@ class SlackLP:
                 solver.passModel(self.highs.getLp())
             solver.run()
             if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                values = np.asarray(solver.getSolution().col_value)
-                return float(values[self.t_col]), values[: self.dim]
+                self.last_solver = solver
+                return _optimum(np.asarray(solver.getSolution().col_value), self.t_col, self.dim)
         raise LPError(f"HiGHS returned {first} (retries: {', '.join(_RETRIES)} failed)")
 
     def solve_modified(

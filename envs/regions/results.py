@@ -60,6 +60,10 @@ class RegionResult:
     num_empty_dropped: int = 0
     #: traversal only: LP answers too close to call in floats, decided in exact arithmetic
     num_exact_decisions: int = 0
+    #: Algorithm 4 only: float LP decisions too close to call (then checked by the traversal)
+    num_close_calls: int = 0
+    #: Algorithm 4 only: the count was confirmed by the exact-backed traversal
+    verified_by_traversal: bool = False
     #: traversal only: activation pattern (bytes) -> region label
     pattern_to_region: dict[bytes, int] = field(default_factory=dict)
     #: per region label: (linear (nL, n0), offset (nL,)) of the affine map

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from envs.regions.exact import count_regions_traversal
-from envs.regions.exact_lp import ExactCells, ambiguous
+from envs.regions.exact_lp import ExactCells
+from envs.regions.lp import ambiguous
 from envs.regions.network import ReLUNetwork
 
 TINY = [1e-3, 1e-8, 1e-13, 1e-30]
@@ -73,3 +74,28 @@ def test_same_hyperplane_rows_are_left_out_of_facet_questions() -> None:
 def test_ambiguity_band_is_relative_to_the_point() -> None:
     assert ambiguous(1e-7, np.zeros(2)) and not ambiguous(1e-5, np.zeros(2))
     assert ambiguous(1e-3, np.full(2, 1e4))
+
+
+def test_algorithm4_close_calls_are_checked_by_the_traversal(capsys, tmp_path) -> None:
+    import json
+
+    from envs.regions.count import main as count_main
+    from envs.regions.exact import count_regions_tropical
+    from envs.regions.network import random_network
+
+    with pytest.raises(ValueError, match="unknown"):
+        count_regions_tropical(tiny_triangle(1e-10))
+    deep = count_regions_tropical(random_network([2, 4, 3, 1], 0))
+    assert deep.num_close_calls > 0 and deep.verified_by_traversal
+    assert deep.count == count_regions_traversal(random_network([2, 4, 3, 1], 0)).count
+    plain = count_regions_tropical(random_network([2, 6, 1], 0))
+    assert plain.num_close_calls == 0 and not plain.verified_by_traversal
+    weights = tiny_triangle(1e-10)
+    path = str(tmp_path / "tiny.npz")
+    np.savez(path, W0=weights.weights[0], b0=weights.biases[0], W1=weights.weights[1],
+             b1=weights.biases[1])
+    assert count_main(["--weights", path, "--method", "exact", "--no-monomials"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["count"] is None and report["status"].startswith("unknown")
+    assert count_main(["--weights", path, "--method", "traversal", "--no-monomials"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 7
