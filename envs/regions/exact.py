@@ -25,12 +25,14 @@ from envs.regions.facets import generators as _generators
 from envs.regions.facets import redundant_rows_cdd as _redundant_rows_cdd
 from envs.regions.facets import redundant_rows_incremental as _redundant_rows_incremental
 from envs.regions.lp import (
+    AMBIGUOUS,
     SLACK_TOL,
     LPError,
     SlackLP,
     box_constraints,
     close_calls,
     normalise_rows,
+    note_close_calls,
 )
 from envs.regions.network import ReLUNetwork
 from envs.regions.normalise import MAP_REL_TOL, MapJudge, normalise_network, to_fractions
@@ -254,8 +256,11 @@ def _screen_monomials(poly: TropicalPolynomial, piece: _Piece) -> tuple[np.ndarr
         unbounded = ((slopes[:, :, None] - slopes[:, None, :]) > 1e-12).any(axis=0)
         diff_max = np.where(unbounded, np.inf, diff_max)
     np.fill_diagonal(diff_max, np.inf)
-    dominated = (diff_max <= 1e-12 * scale).any(axis=1)
-    decided[dominated & (decided == 0)] = -1
+    dominated = (diff_max <= 1e-12 * scale).any(axis=1) & (decided == 0)
+    # a domination by a margin within the ambiguity band is a close call (checked later)
+    clear = (diff_max <= -AMBIGUOUS * scale).any(axis=1)
+    note_close_calls(int(np.count_nonzero(dominated & ~clear)))
+    decided[dominated] = -1
     return decided, points
 
 

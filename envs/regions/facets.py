@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import cdd
 import numpy as np
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 
 #: relative distance to the polar hull's boundary under which a row is decided by an LP
 HULL_REL_TOL = 1e-9
@@ -49,19 +49,45 @@ def hull_facets(G: np.ndarray, h: np.ndarray, interior: np.ndarray) -> HullFacet
     nearest = float(shifted.min()) if m else 1.0
     if not nearest > 0:
         raise ValueError("hull_facets needs a point strictly inside the cell")
-    points = np.empty((m + 1, dim))
-    np.divide(G, -shifted[:, None], out=points[:m])
-    points[m] = 0.0
+    rows = _rows_within_reach(G, shifted)
+    points = np.empty((rows.size + 1, dim))
+    np.divide(G[rows], -shifted[rows, None], out=points[:-1])
+    points[-1] = 0.0
     hull = ConvexHull(points)
     normals, offsets = hull.equations[:, :-1], hull.equations[:, -1]
-    tol = HULL_REL_TOL * float(np.abs(points[:m]).max(initial=0.0))
-    is_vertex = np.zeros(m + 1, dtype=bool)
+    tol = HULL_REL_TOL / nearest  # relative to the largest point, |a_i| = 1 / s_i
+    is_vertex = np.zeros(rows.size + 1, dtype=bool)
     is_vertex[hull.vertices] = True
-    depth = (points[:m] @ normals.T + offsets).max(axis=1)  # 0 on the boundary, < 0 inside
-    uncertain = np.flatnonzero(~is_vertex[:m] & (depth > -tol))
-    through_origin = np.any(hull.simplices == m, axis=1) | (np.abs(offsets) <= tol)
+    depth = (points[:-1] @ normals.T + offsets).max(axis=1)  # 0 on the boundary, < 0 inside
+    uncertain = rows[~is_vertex[:-1] & (depth > -tol)]
+    through_origin = np.any(hull.simplices == rows.size, axis=1) | (np.abs(offsets) <= tol)
     vertices = interior - normals[~through_origin] / offsets[~through_origin, None]
-    return HullFacets(np.flatnonzero(is_vertex[:m]), uncertain, vertices, normals[through_origin])
+    return HullFacets(rows[is_vertex[:-1]], uncertain, vertices, normals[through_origin])
+
+
+def _rows_within_reach(G: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+    """Rows (unit normals) whose hyperplanes can touch the cell; the others are redundant.
+
+    The cell lies in the polyhedron of its ``K`` nearest rows; when that is bounded, within
+    its circumradius ``R`` around the interior point, so a hyperplane farther than ``R``
+    (with a 1e-6 relative margin) cannot meet the cell.  All rows when that does not apply.
+    """
+    m, dim = G.shape
+    few = 4 * dim + 8
+    everything = np.arange(m)
+    if m <= 4 * few:
+        return everything
+    near = np.argpartition(shifted, few)[:few]
+    points = np.vstack([G[near] / -shifted[near, None], np.zeros((1, dim))])
+    try:
+        hull = ConvexHull(points)
+    except QhullError:
+        return everything
+    if few in hull.vertices or np.any(np.abs(hull.equations[:, -1]) <= 1e-12):
+        return everything  # the nearest rows leave the cell unbounded
+    reach = float(np.max(np.linalg.norm(hull.equations[:, :-1], axis=1)
+                         / np.abs(hull.equations[:, -1])))
+    return np.flatnonzero(shifted <= reach * (1.0 + 1e-6))
 
 
 def canonical_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:

@@ -40,8 +40,14 @@ def ambiguous(slack: float, point: np.ndarray) -> bool:
 
 
 def close_calls() -> int:
-    """How many optimal solves in this process so far had an :func:`ambiguous` slack."""
+    """How many decisions in this process so far were too close to call in floats (optimal
+    solves with an :func:`ambiguous` slack, and those noted by :func:`note_close_calls`)."""
     return _CLOSE_CALLS[0]
+
+
+def note_close_calls(count: int) -> None:
+    """Record ``count`` float decisions made without an LP that were too close to call."""
+    _CLOSE_CALLS[0] += int(count)
 
 
 def _optimum(values: np.ndarray, t_col: int, dim: int) -> tuple[float, np.ndarray]:
