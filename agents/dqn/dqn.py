@@ -354,14 +354,18 @@ class ProofDQN(OffPolicyAlgorithm):
             margin = self.margin_loss(demo_data)
             loss = loss + self.margin_loss_weight * margin
             stats["margin_loss"] = margin.item()
+        self._apply_gradient(loss)
+        stats["loss"] = loss.item()
+        return stats
+
+    def _apply_gradient(self, loss: torch.Tensor) -> None:
+        """One optimiser step on ``loss`` (gradient clipping; the Q-value cache goes stale)."""
         self.policy.optimizer.zero_grad()
         loss.backward()
         if self.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
         self.policy.optimizer.step()
         self.policy.cache.parameter_version += 1
-        stats["loss"] = loss.item()
-        return stats
 
     def _log_stats(self, rows: list[dict[str, float]], prefix: str = "train") -> None:
         for key in rows[0]:
@@ -372,12 +376,7 @@ class ProofDQN(OffPolicyAlgorithm):
         buffer: PrioritizedMaskedReplayBuffer = self.replay_buffer  # type: ignore[assignment]
         batch = buffer.sample_prioritized(batch_size)
         loss, td_errors, stats = dqfd_loss(self, batch)
-        self.policy.optimizer.zero_grad()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm)
-        self.policy.optimizer.step()
-        self.policy.cache.parameter_version += 1
+        self._apply_gradient(loss)
         buffer.update_priorities(batch.indices, td_errors)
         stats["loss"] = loss.item()
         return stats
