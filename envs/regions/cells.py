@@ -274,7 +274,7 @@ class CellExpander:
         return representative
 
     def _facet_lp(self, cell: _Cell, members: np.ndarray, facet_points: dict,
-                  outcome: CellOutcome, pattern: np.ndarray | None = None) -> None:
+                  outcome: CellOutcome) -> None:
         """Decide one hyperplane group by a facet LP (its first row; the others dropped), in
         exact arithmetic when the float slack is too close to 0."""
         slack, x_facet = cell.lp.facet_slack(int(members[0]), inactive=members[1:])
@@ -282,11 +282,9 @@ class CellExpander:
         margin = slack
         if ambiguous(slack, x_facet):
             outcome.num_exact += 1
-            if pattern is None:
-                pattern = cell.pattern
             units = cell.neuron_rows[members]
             facet, witness = self.exact.strictly_feasible(
-                pattern, on_unit=int(units[0]), drop_units=tuple(units[1:].tolist()), hint=x_facet)
+                cell.pattern, on_unit=int(units[0]), drop_units=tuple(units[1:].tolist()), hint=x_facet)
             if not facet:
                 return
             x_facet, margin = witness.astype(float), 1e-3  # the crossing halves the step as needed

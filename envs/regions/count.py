@@ -48,6 +48,7 @@ from envs.regions.exact import count_regions_traversal, count_regions_tropical
 from envs.regions.network import ReLUNetwork, parse_architecture, random_network
 from envs.regions.normalise import map_bound, normalise_network
 from envs.regions.numerical import estimate_regions
+from envs.regions.results import CountUnknown
 from envs.regions.tropical import monomial_counts
 
 
@@ -141,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["monomial_seconds"] = round(time.perf_counter() - start, 6)
     except (RuntimeError, ValueError, OverflowError, FloatingPointError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "time_limit" in message or "time limit" in message or "unknown" in message:
+        unknown = isinstance(error, CountUnknown)
+        if unknown or "time_limit" in message or "time limit" in message:
             report.update({"count": None, "status": f"unknown ({message})",
                            "seconds": round(time.perf_counter() - begin, 6)})
             print(json.dumps(report))

@@ -36,7 +36,7 @@ from envs.regions.lp import (
 )
 from envs.regions.network import ReLUNetwork
 from envs.regions.normalise import MAP_REL_TOL, MapJudge, normalise_network, to_fractions
-from envs.regions.results import CELL_KINDS, RegionResult, UnionFind
+from envs.regions.results import CELL_KINDS, CountUnknown, RegionResult, UnionFind
 from envs.regions.traversal import count_regions_traversal
 from envs.regions.tropical import TropicalPolynomial, TropicalRational, network_to_tropical
 
@@ -91,8 +91,9 @@ def count_regions_tropical(
 
     Its LP decisions are float (the tropical data are float); when one of them was a close call
     (:func:`envs.regions.lp.ambiguous`), the count is checked against the exact-backed
-    traversal on the same network (``verified_by_traversal``); if they differ, ``ValueError``
-    says the count is unknown, never a wrong number.  For a list of tropical maps (no network
+    traversal on the same network (``verified_by_traversal``); if they differ,
+    :class:`CountUnknown` (a ``ValueError``) says the count is unknown, never a wrong number.
+    For a list of tropical maps (no network
     to check against) the close calls are only counted (``num_close_calls``).
     """
     begin = time.perf_counter()
@@ -186,7 +187,7 @@ def count_regions_tropical(
         check = count_regions_traversal(network_or_maps, box_radius=box_radius,
                                         time_limit=remaining, interior_points=False)
         if check.count != count:
-            raise ValueError(f"Algorithm 4 made {num_close} float LP decisions too close to call "
+            raise CountUnknown(f"Algorithm 4 made {num_close} float LP decisions too close to call "
                              f"and counted {count}, the exact-backed traversal {check.count}: "
                              "Algorithm 4's count is unknown here (use the traversal)")
         verified = True

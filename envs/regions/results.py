@@ -14,6 +14,10 @@ CELL_KINDS = {
 }
 
 
+class CountUnknown(ValueError):
+    """A method cannot vouch for its count on this input (the count is unknown, not guessed)."""
+
+
 class UnionFind:
     """Plain union-find with path halving."""
 
