@@ -2,11 +2,17 @@
 
     python -m baselines.polytopes.benchmark --dims 6 7 --n 1000 --workers 2 \
         --normality skip auto exact --out results/polytopes
+    python -m baselines.polytopes.benchmark --dims 8 --n 1000 --perturbed --normality auto \
+        --no-lookup --out results/polytopes/normality8
 
 For each dimension: ``n`` dataset polytopes (seeded sample) are checked with
 :func:`envs.polytopes.batch.check_many` for each normality mode, and ``n`` randomly
 re-embedded, row-shuffled copies are identified with :class:`DatasetIndex`. Prints a
-table and writes ``benchmark.csv`` / ``benchmark.json``. d = 7 needs the cache
+table and writes ``benchmark.csv`` / ``benchmark.json``. ``--perturbed`` checks instead
+one-entry perturbations of dataset polytopes (``baselines.polytopes.sensitivity.make_samples``:
+a 0 -> +-1 or +-1 -> 0 change, seeded), the generated-sample mix in which many polytopes are
+compact and lattice but not smooth, so that exact normality (a Hilbert basis) is needed;
+the ``exact_normality`` column counts those. ``--no-lookup`` skips the identification. d = 7 needs the cache
 (``python -m envs.polytopes.dataset build --dims 7``).
 """
 
@@ -22,17 +28,24 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.polytopes.sensitivity import random_unimodular
+from baselines.polytopes.sensitivity import make_samples, random_unimodular
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import dataset
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.identify import DatasetIndex
+from envs.polytopes.properties import PropertyReport
 
 
-def benchmark_checker(d: int, n: int, workers: int, modes: list[str], seed: int) -> list[dict]:
-    polytopes = dataset.load(d)
-    rng = np.random.default_rng(seed)
-    sample = [polytopes[i] for i in rng.choice(len(polytopes), n, replace=False)]
+def benchmark_checker(
+    d: int, n: int, workers: int, modes: list[str], seed: int, perturbed: bool = False
+) -> list[dict]:
+    """Check ``n`` dataset polytopes (or one-entry perturbations) per normality mode."""
+    if perturbed:
+        sample = [record["matrix"] for record in make_samples(d, n, seed, reembed=False)]
+    else:
+        polytopes = dataset.load(d)
+        rng = np.random.default_rng(seed)
+        sample = [polytopes[i] for i in rng.choice(len(polytopes), n, replace=False)]
     rows = []
     for mode in modes:
         start = time.perf_counter()
@@ -42,6 +55,7 @@ def benchmark_checker(d: int, n: int, workers: int, modes: list[str], seed: int)
         rows.append(
             {
                 "benchmark": "check",
+                "samples": "perturbed" if perturbed else "dataset",
                 "d": d,
                 "n": n,
                 "workers": workers,
@@ -50,9 +64,16 @@ def benchmark_checker(d: int, n: int, workers: int, modes: list[str], seed: int)
                 "per_second": round(n / elapsed, 1),
                 "all_true": summary["all"],
                 "normal_undetermined": sum(r.normal is None for r in reports),
+                "exact_normality": sum(_needs_exact_normality(r) for r in reports),
+                "seconds_per_1000": round(1000 * elapsed / n, 1),
             }
         )
     return rows
+
+
+def _needs_exact_normality(report: PropertyReport) -> bool:
+    """Compact lattice samples that are not smooth reflexive: normality needs a Hilbert basis."""
+    return bool(report.compact and report.lattice and not (report.smooth and report.reflexive))
 
 
 def benchmark_lookup(d: int, n: int, seed: int) -> dict:
@@ -97,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=["skip", "auto", "exact"],
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--perturbed", action="store_true", help="check one-entry perturbations of dataset polytopes"
+    )
+    parser.add_argument("--no-lookup", action="store_true", help="skip the identification timing")
     parser.add_argument("--out", type=Path, default=Path("results/polytopes"))
     args = parser.parse_args(argv)
     if args.n < 1 or args.workers < 1:
@@ -109,8 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(str(error)) from None
         if args.n > count:
             raise UsageError(f"--n {args.n} exceeds the {count} polytopes of d={d}")
-        rows.extend(benchmark_checker(d, args.n, args.workers, args.normality, args.seed))
-        rows.append(benchmark_lookup(d, args.n, args.seed))
+        rows.extend(
+            benchmark_checker(d, args.n, args.workers, args.normality, args.seed, args.perturbed)
+        )
+        if not args.no_lookup:
+            rows.append(benchmark_lookup(d, args.n, args.seed))
     args.out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     (args.out / "benchmark.json").write_text(
@@ -125,9 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
         if row["benchmark"] == "check":
             print(
-                f"check  d={row['d']} normality={row['normality']:<5} {row['per_second']:>8} "
-                f"polytopes/s ({row['seconds']} s for {row['n']}, {row['workers']} workers), "
-                f"all={row['all_true']}, normal undetermined={row['normal_undetermined']}"
+                f"check  d={row['d']} {row['samples']} normality={row['normality']:<5} "
+                f"{row['per_second']:>8} polytopes/s ({row['seconds']} s for {row['n']}, "
+                f"{row['workers']} workers; {row['seconds_per_1000']} s per 1000), "
+                f"all={row['all_true']}, exact normality needed={row['exact_normality']}, "
+                f"normal undetermined={row['normal_undetermined']}"
             )
         else:
             print(
