@@ -88,6 +88,12 @@ class LimitedWorker:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        # Linux kills the child with its parent when the parent *thread* that started it
+        # ends, so the parent-death signal is only asked for from the main thread.
+        if threading.current_thread() is threading.main_thread():
+            env[_PARENT_ENV] = str(os.getpid())
+        else:
+            env.pop(_PARENT_ENV, None)
         command = [sys.executable, "-m", "envs.polytopes.timeout", str(child.fileno())]
         process = subprocess.Popen(command + list(self.preload), pass_fds=[child.fileno()], env=env)
         child.close()
@@ -151,6 +157,7 @@ class LimitedWorker:
 
 _WORKER: LimitedWorker | None = None
 _WORKER_PID: int | None = None
+_PARENT_ENV = "POLYGYM_LIMITED_WORKER_PARENT"
 
 
 def run_limited(function: Callable[..., Any], args: tuple, time_limit: float | None) -> Any:
@@ -177,8 +184,27 @@ def shutdown() -> None:
     _WORKER = None
 
 
+def _die_with_parent() -> None:
+    """On Linux, be killed when the parent dies (a killed parent cannot stop its worker, and a
+    Normaliz call does not look at the socket until it returns)."""
+    parent = os.environ.get(_PARENT_ENV)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def _main(argv: list[str]) -> None:
     """Entry point of the worker process: ``python -m envs.polytopes.timeout FD [MODULE...]``."""
+    _die_with_parent()
     _serve(Connection(int(argv[0])), tuple(argv[1:]))
 
 

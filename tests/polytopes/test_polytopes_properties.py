@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -112,6 +113,38 @@ def test_time_limited_worker() -> None:
     with pytest.raises(timeout.WorkerCrashed):
         timeout.run_limited(os._exit, (3,), 5.0)
     assert timeout.run_limited(pow, (2, 6), 5.0) == 64  # restarted after the crash
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux")
+def test_time_limited_worker_dies_with_its_parent() -> None:
+    """A killed parent cannot stop its worker; the worker must not outlive it (Normaliz runs)."""
+    import signal
+    import subprocess
+    import time
+
+    script = (
+        "import os, time\n"
+        "from envs.polytopes import timeout\n"
+        "timeout.run_limited(pow, (2, 3), 60.0)\n"
+        "print(timeout._WORKER._process.pid, flush=True)\n"
+        "timeout.run_limited(time.sleep, (120,), 300.0)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{worker}/stat") as stat:  # a zombie (reaped by init soon) counts as dead
+            if stat.read().split(")")[-1].split()[0] == "Z":
+                return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the limited worker outlived its killed parent")
 
 
 def test_enumeration_time_limit(monkeypatch) -> None:
