@@ -24,10 +24,14 @@ def test_shipped_checkpoint_samples_decode(path: Path) -> None:
     model, tokenizer, info = load_model(path)
     assert info["encoding"]["embedding"] == "negated"
     assert info["encoding"]["row_order"] == "shuffled"
-    assert int(tokenizer.d) == 7 and model.vocab_size == tokenizer.vocab_size
+    d = int(tokenizer.d)
+    assert d in (7, 8) and model.vocab_size == tokenizer.vocab_size
+    assert tokenizer.representation == ("vertices" if "_vert" in path.stem else "hyperplane")
     first = model.sample(8, generator=torch.Generator().manual_seed(0), grammar=tokenizer)
     again = model.sample(8, generator=torch.Generator().manual_seed(0), grammar=tokenizer)
     assert torch.equal(first, again)
-    for row in first:
+    for row in first:  # the grammar: d entries per row, d + 1 .. row_limit rows (3d facets)
         matrix = tokenizer.decode(row.numpy())
-        assert matrix.shape[1] == 7 and 8 <= matrix.shape[0] <= 21
+        assert matrix.shape[1] == d and d + 1 <= matrix.shape[0] <= tokenizer.row_limit
+        if tokenizer.representation == "hyperplane":
+            assert matrix.shape[0] <= 3 * d
