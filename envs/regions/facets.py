@@ -49,11 +49,12 @@ def hull_facets(G: np.ndarray, h: np.ndarray, interior: np.ndarray) -> HullFacet
     nearest = float(shifted.min()) if m else 1.0
     if not nearest > 0:
         raise ValueError("hull_facets needs a point strictly inside the cell")
-    rows = _rows_within_reach(G, shifted)
-    points = np.empty((rows.size + 1, dim))
-    np.divide(G[rows], -shifted[rows, None], out=points[:-1])
-    points[-1] = 0.0
-    hull = ConvexHull(points)
+    rows, points, hull = _rows_within_reach(G, shifted)
+    if hull is None:
+        points = np.empty((rows.size + 1, dim))
+        np.divide(G[rows], -shifted[rows, None], out=points[:-1])
+        points[-1] = 0.0
+        hull = ConvexHull(points)
     normals, offsets = hull.equations[:, :-1], hull.equations[:, -1]
     tol = HULL_REL_TOL / nearest  # relative to the largest point, |a_i| = 1 / s_i
     is_vertex = np.zeros(rows.size + 1, dtype=bool)
@@ -65,29 +66,38 @@ def hull_facets(G: np.ndarray, h: np.ndarray, interior: np.ndarray) -> HullFacet
     return HullFacets(rows[is_vertex[:-1]], uncertain, vertices, normals[through_origin])
 
 
-def _rows_within_reach(G: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+def _rows_within_reach(
+    G: np.ndarray, shifted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, ConvexHull | None]:
     """Rows (unit normals) whose hyperplanes can touch the cell; the others are redundant.
 
     The cell lies in the polyhedron of its ``K`` nearest rows; when that is bounded, within
     its circumradius ``R`` around the interior point, so a hyperplane farther than ``R``
     (with a 1e-6 relative margin) cannot meet the cell.  All rows when that does not apply.
+    When every row within reach is among the ``K`` nearest, the hull of those ``K`` polar
+    points is already the cell's polar hull (the farther points lie strictly inside the ball
+    of radius ``1 / R`` that it contains, by more than the hull's tolerance), so it is returned
+    with its points (rows, points, hull) and not computed again; otherwise (rows, None, None).
     """
     m, dim = G.shape
     few = 4 * dim + 8
     everything = np.arange(m)
     if m <= 4 * few:
-        return everything
+        return everything, None, None
     near = np.argpartition(shifted, few)[:few]
     points = np.vstack([G[near] / -shifted[near, None], np.zeros((1, dim))])
     try:
         hull = ConvexHull(points)
     except QhullError:
-        return everything
+        return everything, None, None
     if few in hull.vertices or np.any(np.abs(hull.equations[:, -1]) <= 1e-12):
-        return everything  # the nearest rows leave the cell unbounded
+        return everything, None, None  # the nearest rows leave the cell unbounded
     reach = float(np.max(np.linalg.norm(hull.equations[:, :-1], axis=1)
                          / np.abs(hull.equations[:, -1])))
-    return np.flatnonzero(shifted <= reach * (1.0 + 1e-6))
+    within = shifted <= reach * (1.0 + 1e-6)
+    if np.count_nonzero(within) <= few:  # a distance threshold: then within is inside near
+        return near, points, hull
+    return np.flatnonzero(within), None, None
 
 
 def canonical_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:

@@ -249,3 +249,21 @@ def test_qhull_failure_falls_back_to_cdd(monkeypatch):
 def test_unknown_facet_method_is_an_error():
     with pytest.raises(ValueError, match="facet_method"):
         count_regions_traversal(random_network([2, 3, 1], 0), facet_method="qhull")
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4])
+def test_hull_facets_with_many_rows_match_cdd(dim: int) -> None:
+    """Above 4 (4 dim + 8) rows the nearest rows' hull bounds the reach (and is reused when
+    every row within reach is among them): the facets are still exactly cdd's irredundant rows."""
+    from envs.regions.facets import hull_facets, redundant_rows_cdd
+
+    rng = np.random.default_rng(dim)
+    for trial in range(20):
+        m = 400 if trial % 2 else 4 * (4 * dim + 8) + 1
+        G = rng.normal(size=(m, dim))
+        G /= np.linalg.norm(G, axis=1)[:, None]
+        h = rng.uniform(0.05, 3.0, size=m) * (10.0 ** rng.integers(-3, 3))
+        found = hull_facets(G, h, np.zeros(dim))
+        assert found.uncertain.size == 0
+        redundant = redundant_rows_cdd(G, h)
+        assert set(found.facets.tolist()) == set(range(m)) - redundant
