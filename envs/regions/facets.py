@@ -44,16 +44,14 @@ def hull_facets(G: np.ndarray, h: np.ndarray, interior: np.ndarray) -> HullFacet
     an LP.  Raises ``scipy.spatial.QhullError`` for a degenerate point set (a cell containing a
     line), ``ValueError`` when ``interior`` is not strictly inside.
     """
-    m, dim = G.shape
+    m = G.shape[0]
     shifted = G @ interior + h
     nearest = float(shifted.min()) if m else 1.0
     if not nearest > 0:
         raise ValueError("hull_facets needs a point strictly inside the cell")
     rows, points, hull = _rows_within_reach(G, shifted)
     if hull is None:
-        points = np.empty((rows.size + 1, dim))
-        np.divide(G[rows], -shifted[rows, None], out=points[:-1])
-        points[-1] = 0.0
+        points = _polar_points(G, shifted, rows)
         hull = ConvexHull(points)
     normals, offsets = hull.equations[:, :-1], hull.equations[:, -1]
     tol = HULL_REL_TOL / nearest  # relative to the largest point, |a_i| = 1 / s_i
@@ -76,8 +74,10 @@ def _rows_within_reach(
     (with a 1e-6 relative margin) cannot meet the cell.  All rows when that does not apply.
     When every row within reach is among the ``K`` nearest, the hull of those ``K`` polar
     points is already the cell's polar hull (the farther points lie strictly inside the ball
-    of radius ``1 / R`` that it contains, by more than the hull's tolerance), so it is returned
-    with its points (rows, points, hull) and not computed again; otherwise (rows, None, None).
+    of radius ``1 / R`` that it contains, so they are not vertices; one within the hull's
+    tolerance of its boundary is left *uncertain* for the LP, as any other row), so it is
+    returned with its points (rows, points, hull) and not computed again; otherwise
+    (rows, None, None).
     """
     m, dim = G.shape
     few = 4 * dim + 8
@@ -85,7 +85,7 @@ def _rows_within_reach(
     if m <= 4 * few:
         return everything, None, None
     near = np.argpartition(shifted, few)[:few]
-    points = np.vstack([G[near] / -shifted[near, None], np.zeros((1, dim))])
+    points = _polar_points(G, shifted, near)
     try:
         hull = ConvexHull(points)
     except QhullError:
@@ -98,6 +98,14 @@ def _rows_within_reach(
     if np.count_nonzero(within) <= few:  # a distance threshold: then within is inside near
         return near, points, hull
     return np.flatnonzero(within), None, None
+
+
+def _polar_points(G: np.ndarray, shifted: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The polar points ``-g_i / s_i`` of ``rows``, then the origin (its index is ``rows.size``)."""
+    points = np.empty((rows.size + 1, G.shape[1]))
+    np.divide(G[rows], -shifted[rows, None], out=points[:-1])
+    points[-1] = 0.0
+    return points
 
 
 def canonical_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:
