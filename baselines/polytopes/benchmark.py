@@ -12,8 +12,8 @@ table and writes ``benchmark.csv`` / ``benchmark.json``. ``--perturbed`` checks 
 one-entry perturbations of dataset polytopes (``baselines.polytopes.sensitivity.make_samples``:
 a 0 -> +-1 or +-1 -> 0 change, seeded), the generated-sample mix in which many polytopes are
 compact and lattice but not smooth, so that exact normality (a Hilbert basis) is needed;
-the ``exact_normality`` column counts those. ``--no-lookup`` skips the identification. d = 7 needs the cache
-(``python -m envs.polytopes.dataset build --dims 7``).
+the ``exact_normality`` column counts those. ``--no-lookup`` skips the identification.
+d = 7 needs the cache (``python -m envs.polytopes.dataset build --dims 7``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from envs.cli import UsageError, UsageParser, run_cli
 from envs.polytopes import dataset
 from envs.polytopes.batch import check_many, summarize
 from envs.polytopes.identify import DatasetIndex
-from envs.polytopes.properties import PropertyReport
+from envs.polytopes.properties import PropertyReport, normal_by_classification
 
 
 def benchmark_checker(
@@ -72,8 +72,8 @@ def benchmark_checker(
 
 
 def _needs_exact_normality(report: PropertyReport) -> bool:
-    """Compact lattice samples that are not smooth reflexive: normality needs a Hilbert basis."""
-    return bool(report.compact and report.lattice and not (report.smooth and report.reflexive))
+    """Compact lattice samples whose normality ``auto`` computes (a Hilbert basis)."""
+    return bool(report.compact and report.lattice and not normal_by_classification(report))
 
 
 def benchmark_lookup(d: int, n: int, seed: int) -> dict:

@@ -9,7 +9,8 @@ d = 7 random with and without dataset identification, d = 7 replay, and d = 8 ra
 with ``identify=False, known=None``, plus d = 8 random with identification when the d = 8
 lattice keys are already cached (they do not ship; ``python -m envs.polytopes.dataset
 derive --dims 8 --fields keys`` computes them once, about 14 CPU-minutes). Also times
-:meth:`DatasetIndex.identify` at d = 7 (and d = 8 with cached keys) on dataset entries (exact copies, re-embedded copies and copies with a repeated row).
+:meth:`DatasetIndex.identify` at d = 7 (and d = 8 with cached keys) on dataset entries
+(exact copies, re-embedded copies and copies with a repeated row).
 Prints a table and writes JSON (and a CSV next to it).
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from envs.cli import UsageError, UsageParser, run_cli
-from envs.polytopes import dataset, derived, tokens
+from envs.polytopes import dataset, tokens
 from envs.polytopes.env import PolytopeGenEnv, dataset_index
 
 CONFIGS: list[tuple[str, dict[str, Any]]] = [
@@ -33,18 +34,8 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("replay", {"d": 7, "identify": True, "known": "half_a"}),
     ("random", {"d": 8, "identify": False, "known": None}),
 ]
+# timed only when the d = 8 keys are shipped or cached (``SmoothFanoData.available``)
 D8_IDENTIFY: tuple[str, dict[str, Any]] = ("random", {"d": 8, "identify": True, "known": "half_a"})
-
-
-def d8_keys_cached() -> bool:
-    """Whether the d = 8 lattice keys exist (shipped or cached), so identification is cheap."""
-    cached = derived.cache_file(8, "keys", dataset.default_cache_dir())
-    return cached.exists() or derived.shipped_file(8, "keys").exists()
-
-
-def configs() -> list[tuple[str, dict[str, Any]]]:
-    """The configurations to time (d = 8 identification only when its keys are cached)."""
-    return CONFIGS + ([D8_IDENTIFY] if d8_keys_cached() else [])
 
 
 def run_env(policy: str, config: dict[str, Any], episodes: int, seed: int) -> dict[str, Any]:
@@ -167,11 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--dims: measured dimensions are {measured}, got {args.dims}")
     rows: list[dict[str, Any]] = []
     try:
-        for policy, config in configs():
+        d8_keys = 8 in args.dims and dataset.load_data(8).available("keys")
+        for policy, config in CONFIGS + ([D8_IDENTIFY] if d8_keys else []):
             if config["d"] in args.dims:
                 rows.append(run_env(policy, config, args.episodes, args.seed))
         for d in (7, 8):
-            if d in args.dims and args.identify_n > 0 and (d == 7 or d8_keys_cached()):
+            if d in args.dims and args.identify_n > 0 and (d == 7 or d8_keys):
                 rows.extend(run_identify(d, args.identify_n, args.seed))
     except ValueError as error:  # e.g. the d = 7 dataset is not built
         raise UsageError(str(error)) from None

@@ -380,6 +380,11 @@ def _limited_normal(
         return None
 
 
+def normal_by_classification(report: PropertyReport) -> bool:
+    """Smooth reflexive of dimension <= 8: normal by the classification (no Hilbert basis)."""
+    return bool(report.smooth and report.reflexive and (report.dimension or 0) <= 8)
+
+
 def _set_normal(
     report: PropertyReport,
     polyhedron: geometry.Polyhedron,
@@ -392,7 +397,7 @@ def _set_normal(
         report.normal = None
         report.notes.append("normality not checked")
         return "normality not checked"
-    if mode == "auto" and report.smooth and report.reflexive and (report.dimension or 0) <= 8:
+    if mode == "auto" and normal_by_classification(report):
         report.normal = True
         report.notes.append(
             "normal by the classification: every smooth reflexive polytope of dimension <= 8 "
