@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from envs.cli import UsageError, UsageParser
+from envs.polytopes.obro.candidates import _check_dimension
 from envs.polytopes.obro.search import classify
 
 
@@ -32,9 +33,11 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=1, help="processes over first-level branches"
     )
     args = parser.parse_args(argv)
-    bad = [d for d in args.dims if d < 1]
-    if bad:
-        raise UsageError(f"--dims: every d must be >= 1, got {bad[0]}")
+    for d in args.dims:  # the library's own check, before any work starts
+        try:
+            _check_dimension(d)
+        except ValueError as error:
+            raise UsageError(f"--dims: {error}") from None
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     args.out.mkdir(parents=True, exist_ok=True)
