@@ -85,7 +85,7 @@ __all__ = [
 
 DEFAULT_CHECKPOINT = "checkpoints/polyproof_dqn.zip"
 FALLBACK_CHECKPOINT = "checkpoints/dqn_cpu_dagger.zip"
-BASELINE_METHODS = ("random", "dual_pricing", "clique_cover", "alpha")
+BASELINE_METHODS = ("random", "dual_pricing", "clique_cover", "clique_partition", "alpha")
 METHOD_CHOICES = (
     "agent",
     "agent_beam:<width>[x<expansions>]",

@@ -8,9 +8,11 @@ re-checked with ``Proof.is_valid()`` and with the independent checker
 ``certificate_failed`` and never reported as a bound.
 
 Methods: ``sherali_adams:L`` (level-L Sherali–Adams, eq. 10), ``random``,
-``dual_pricing`` and ``clique_cover`` (dynamic provers, ``--max-steps`` steps at degree
-``--max-degree``, from :mod:`baselines.provers`; the last is a scripted greedy clique
-cover, our own expert, not in the paper), and ``alpha`` (exact ``alpha(G)``, the reference).
+``dual_pricing``, ``clique_cover`` and ``clique_partition`` (dynamic provers,
+``--max-steps`` steps at degree ``--max-degree``, from :mod:`baselines.provers`; the last
+two are scripted experts of our own, not in the paper: a greedy clique cover, and a planned
+clique partition followed by LP-priced clique cuts), and ``alpha`` (exact ``alpha(G)``, the
+reference).
 
 Output: one CSV row per graph × method (appended as soon as it is computed, so an
 interrupted run resumes where it stopped; rows already in the CSV are skipped) and a
@@ -54,6 +56,7 @@ from baselines.benchmark_rows import (  # the rows' CSV, resume and summary
     write_rows,
     write_summary,
 )
+from baselines.provers import SCRIPTED_CHOICES, prove_scripted
 from envs.cli import UsageError, UsageParser, run_cli
 from envs.parallel import (
     TaskOutcome,
@@ -81,11 +84,11 @@ def parse_method(spec: str) -> tuple[str, int | None]:
         if not arg.isdigit() or int(arg) < 1:
             raise ValueError(f"bad method {spec!r}: use sherali_adams:<level>, level >= 1")
         return name, int(arg)
-    if name in ("random", "dual_pricing", "clique_cover", "alpha") and not arg:
+    if name in ("random", "alpha", *SCRIPTED_CHOICES) and not arg:
         return name, None
     raise ValueError(
-        f"unknown method {spec!r}: choose sherali_adams:<level>, random, dual_pricing, "
-        "clique_cover, alpha"
+        f"unknown method {spec!r}: choose sherali_adams:<level>, random, "
+        f"{', '.join(SCRIPTED_CHOICES)}, alpha"
     )
 
 
@@ -167,11 +170,8 @@ def run_method(spec: str, problem, options: dict[str, Any], seed_value: int) -> 
                 max_degree=options["max_degree"],
             )
         else:
-            from baselines.provers import prove_clique_cover, prove_dual_pricing
-
-            prover = prove_dual_pricing if name == "dual_pricing" else prove_clique_cover
-            result = prover(
-                problem, max_steps=options["max_steps"], max_degree=options["max_degree"]
+            result = prove_scripted(
+                name, problem, max_steps=options["max_steps"], max_degree=options["max_degree"]
             )
     except (LPError, CertificateError) as exc:
         return failed_proof_row(row, exc)

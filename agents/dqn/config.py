@@ -56,7 +56,7 @@ class TrainArgs:
     double_q: bool = False
     max_grad_norm: float | None = 10.0
     # learning from demonstrations (DQfD; off by default, the paper uses none)
-    expert: str | None = None  # "clique_cover" or "dual_pricing" (agents.dqn.demonstrations)
+    expert: str | None = None  # a name in agents.dqn.demonstrations.EXPERTS
     demonstration_episodes: int = 0
     demonstration_seed: int = 777
     demonstration_fraction: float = 0.25
@@ -137,7 +137,8 @@ class TrainArgs:
             raise UsageError("demonstration_episodes and pretrain_steps must be >= 0")
         if self.demonstration_episodes and self.expert is None:
             raise UsageError(
-                "demonstration_episodes > 0 needs an expert (clique_cover or dual_pricing)"
+                "demonstration_episodes > 0 needs an expert "
+                "(clique_cover, clique_partition or dual_pricing)"
             )
         if self.pretrain_steps and not self.demonstration_episodes:
             raise UsageError("pretrain_steps > 0 needs demonstration_episodes > 0")

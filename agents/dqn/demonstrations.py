@@ -31,13 +31,10 @@ from tqdm import tqdm
 
 from agents.dqn.buffers import MaskedDictReplayBuffer
 from agents.dqn.runner import reset_policy_cache
-from baselines.provers import clique_cover_choice, dual_pricing_choice
+from baselines.provers import SCRIPTED_CHOICES
 from envs.polyproof.env import PolyProofEnv
 
-EXPERTS: dict[str, Callable] = {
-    "clique_cover": clique_cover_choice,
-    "dual_pricing": dual_pricing_choice,
-}
+EXPERTS: dict[str, Callable] = SCRIPTED_CHOICES
 
 
 def expert_action(env: PolyProofEnv, expert: str) -> int:
